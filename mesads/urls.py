@@ -1,0 +1,19 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "Mes ADS – administration"
+admin.site.site_title = "Mes ADS"
+admin.site.index_title = "Équipe nationale"
+
+urlpatterns = [
+    path("", include("mesads.core.urls")),
+    path("compte/", include("mesads.users.urls")),
+    path("", include("mesads.ads.urls")),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class UsersConfig(AppConfig):
+    name = "mesads.users"
+    verbose_name = "Utilisateurs"
