@@ -1,0 +1,753 @@
+"""The ADS register: issuing authorities, licences, their drivers and legal documents.
+
+Rules from the transport code (articles L3121-1 to L3121-5, as amended by the law of
+1 October 2014, "loi Thévenoud") live here, twice when they can: as a named database
+constraint, and in ``clean()`` so that forms show a French message on the right field.
+"""
+
+import datetime
+import re
+from typing import Any
+
+import reversion
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from mesads.geo.models import EPCI, Airport, Commune, Departement
+
+from . import validators
+
+# ADS created on or after this date are personal, free, and valid five years (L3121-1-2).
+NEW_REGIME_START = datetime.date(2014, 10, 1)
+RENEWAL_YEARS = 5
+
+
+def add_years(day: datetime.date, years: int) -> datetime.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def renewal_overdue_q(today: datetime.date, prefix: str = "") -> Q:
+    """New-regime ADS whose five-year validity, since creation or last renewal, has ended.
+
+    ``prefix`` lets an aggregate over a relation reuse the rule (``prefix="ads__"``).
+    """
+    limit = add_years(today, -RENEWAL_YEARS)
+    return Q(**{f"{prefix}creation_date__gte": NEW_REGIME_START}) & (
+        Q(**{f"{prefix}last_renewal_date__lte": limit})
+        | Q(**{f"{prefix}last_renewal_date__isnull": True, f"{prefix}creation_date__lte": limit})
+    )
+
+
+def natural_sort_key(number: str) -> str:
+    """A key that sorts ADS numbers as people do: ``2`` before ``10``, ``A-7`` before ``A-12``.
+
+    Every run of digits is left-padded to 12 characters, so that a plain string index
+    gives the natural order on every database.
+    """
+    return re.sub(r"\d+", lambda m: m.group(0).lstrip("0").rjust(12, "0"), number.strip().upper())
+
+
+# ---------------------------------------------------------------------------------------
+# Authorities
+# ---------------------------------------------------------------------------------------
+
+
+class AuthorityQuerySet(models.QuerySet):
+    def for_user(self, user) -> "AuthorityQuerySet":
+        """The authorities whose register the user may read and edit."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_staff:
+            return self
+        managed = AuthorityAccess.objects.filter(
+            user=user, status=AuthorityAccess.Status.ACCEPTED
+        ).values("authority_id")
+        # The managers of an EPCI also manage the communes that delegated their ADS to it.
+        return self.filter(Q(pk__in=managed) | Q(delegated_to__in=managed))
+
+    def with_ads_counts(self, today: datetime.date | None = None) -> "AuthorityQuerySet":
+        today = today or timezone.localdate()
+        live = Q(ads__deleted_at__isnull=True)
+        return self.annotate(
+            ads_total=Count("ads", filter=live),
+            ads_in_use=Count("ads", filter=live & Q(ads__in_use=True)),
+            ads_vacant=Count("ads", filter=live & Q(ads__in_use=False)),
+            ads_incomplete=Count("ads", filter=live & Q(ads__is_complete=False)),
+            ads_renewal_overdue=Count("ads", filter=live & renewal_overdue_q(today, "ads__")),
+        )
+
+
+class Authority(models.Model):
+    """An issuing authority ("gestionnaire d'ADS"): a commune, an EPCI, a prefecture or
+    an airport. One is pre-created for every territory (see ``ensure_authorities``)."""
+
+    class Type(models.TextChoices):
+        COMMUNE = "commune", "Commune"
+        EPCI = "epci", "EPCI"
+        PREFECTURE = "prefecture", "Préfecture"
+        AIRPORT = "airport", "Aéroport"
+
+    type = models.CharField("type", max_length=20, choices=Type.choices)
+    name = models.CharField("nom", max_length=200)
+    departement = models.ForeignKey(
+        Departement,
+        on_delete=models.PROTECT,
+        related_name="authorities",
+        verbose_name="département",
+        null=True,
+        blank=True,
+    )
+    commune = models.OneToOneField(
+        Commune, on_delete=models.PROTECT, null=True, blank=True, related_name="authority"
+    )
+    epci = models.OneToOneField(
+        EPCI, on_delete=models.PROTECT, null=True, blank=True, related_name="authority"
+    )
+    prefecture = models.OneToOneField(
+        Departement,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="prefecture_authority",
+        verbose_name="préfecture du département",
+    )
+    airport = models.OneToOneField(
+        Airport, on_delete=models.PROTECT, null=True, blank=True, related_name="authority"
+    )
+    declares_no_ads = models.BooleanField(
+        "déclare n’avoir aucune ADS sur son territoire", default=False
+    )
+    delegated_to = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="delegating_authorities",
+        verbose_name="gestion déléguée à l’EPCI",
+        limit_choices_to={"type": "epci"},
+    )
+    is_locked = models.BooleanField(
+        "verrouillé",
+        default=False,
+        help_text="Le registre de ce gestionnaire est alimenté par un fichier national : "
+        "il ne se modifie pas dans l’interface.",
+    )
+    lock_reason = models.CharField("motif du verrouillage", max_length=300, blank=True)
+
+    objects = AuthorityQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "gestionnaire d’ADS"
+        verbose_name_plural = "gestionnaires d’ADS"
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                name="authority_reference_matches_type",
+                condition=(
+                    Q(
+                        type="commune",
+                        commune__isnull=False,
+                        epci__isnull=True,
+                        prefecture__isnull=True,
+                        airport__isnull=True,
+                    )
+                    | Q(
+                        type="epci",
+                        commune__isnull=True,
+                        epci__isnull=False,
+                        prefecture__isnull=True,
+                        airport__isnull=True,
+                    )
+                    | Q(
+                        type="prefecture",
+                        commune__isnull=True,
+                        epci__isnull=True,
+                        prefecture__isnull=False,
+                        airport__isnull=True,
+                    )
+                    | Q(
+                        type="airport",
+                        commune__isnull=True,
+                        epci__isnull=True,
+                        prefecture__isnull=True,
+                        airport__isnull=False,
+                    )
+                ),
+            ),
+            models.CheckConstraint(
+                name="authority_no_ads_or_delegated",
+                condition=Q(declares_no_ads=False) | Q(delegated_to__isnull=True),
+            ),
+        ]
+        indexes = [models.Index(fields=["departement", "type"], name="authority_dept_type_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def code(self) -> str:
+        """The official code shown beside the name: INSEE code, SIREN or OACI code."""
+        if self.commune_id:
+            return self.commune.insee_code
+        if self.epci_id:
+            return self.epci.siren
+        if self.prefecture_id:
+            return self.prefecture.code
+        if self.airport_id:
+            return self.airport.code
+        return ""
+
+    def clean(self) -> None:
+        super().clean()
+        if self.declares_no_ads and self.delegated_to_id:
+            raise ValidationError(
+                "Choisissez : soit aucune ADS sur le territoire, soit une gestion déléguée."
+            )
+        if self.delegated_to_id and self.delegated_to.type != Authority.Type.EPCI:
+            raise ValidationError(
+                {"delegated_to": "La gestion ne peut être déléguée qu’à un EPCI."}
+            )
+        if self.declares_no_ads and self.pk and self.ads.filter(deleted_at__isnull=True).exists():
+            raise ValidationError(
+                {
+                    "declares_no_ads": "Impossible de déclarer n’avoir aucune ADS : "
+                    "des ADS sont enregistrées pour ce gestionnaire."
+                }
+            )
+
+
+class AuthorityAccess(models.Model):
+    """A person's right to manage an authority's register, once accepted."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "En attente"
+        ACCEPTED = "accepted", "Acceptée"
+        REFUSED = "refused", "Refusée"
+        REVOKED = "revoked", "Révoquée"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="authority_accesses",
+        verbose_name="utilisateur",
+    )
+    authority = models.ForeignKey(
+        Authority, on_delete=models.CASCADE, related_name="accesses", verbose_name="gestionnaire"
+    )
+    status = models.CharField(
+        "statut", max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    created_at = models.DateTimeField("demandé le", auto_now_add=True)
+    decided_at = models.DateTimeField("décidé le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "accès à un gestionnaire"
+        verbose_name_plural = "accès aux gestionnaires"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "authority"], name="access_user_authority_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["user", "status"], name="access_user_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.authority} ({self.get_status_display()})"
+
+
+# ---------------------------------------------------------------------------------------
+# ADS
+# ---------------------------------------------------------------------------------------
+
+
+class ADSQuerySet(models.QuerySet):
+    def live(self) -> "ADSQuerySet":
+        return self.filter(deleted_at__isnull=True)
+
+    def for_user(self, user) -> "ADSQuerySet":
+        if user.is_authenticated and user.is_active and user.is_staff:
+            return self
+        return self.filter(authority__in=Authority.objects.for_user(user).values("pk"))
+
+    def new_regime(self) -> "ADSQuerySet":
+        return self.filter(creation_date__gte=NEW_REGIME_START)
+
+    def old_regime(self) -> "ADSQuerySet":
+        return self.filter(creation_date__lt=NEW_REGIME_START)
+
+    def renewal_overdue(self, today: datetime.date | None = None) -> "ADSQuerySet":
+        return self.filter(renewal_overdue_q(today or timezone.localdate()))
+
+    def incomplete(self) -> "ADSQuerySet":
+        return self.filter(is_complete=False)
+
+    def search(self, text: str) -> "ADSQuerySet":
+        """Number, holder name, SIRET, plate (with or without dashes), driver name or card."""
+        text = text.strip()
+        if not text:
+            return self
+        condition = (
+            Q(number__iexact=text)
+            | Q(holder_name__icontains=text)
+            | Q(drivers_search__icontains=text)
+        )
+        siret = validators.normalize_siret(text)
+        if siret.isdigit():
+            condition |= Q(holder_siret__startswith=siret)
+        plate = validators.plate_search_key(text)
+        if len(plate) >= 3:
+            condition |= Q(plate_search__contains=plate)
+        return self.filter(condition)
+
+    def natural_order(self) -> "ADSQuerySet":
+        return self.order_by("number_sort_key", "pk")
+
+
+@reversion.register(follow=["drivers", "documents"])
+class ADS(models.Model):
+    """An *autorisation de stationnement*: a licence to wait for customers on the road."""
+
+    authority = models.ForeignKey(
+        Authority, on_delete=models.PROTECT, related_name="ads", verbose_name="gestionnaire"
+    )
+    number = models.CharField("numéro de l’ADS", max_length=50)
+    number_sort_key = models.CharField(max_length=120, editable=False)
+    commune = models.ForeignKey(
+        Commune,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="commune de stationnement",
+        help_text="Pour une ADS délivrée par un EPCI : la commune membre où elle s’exerce.",
+    )
+    creation_date = models.DateField("date de création de l’ADS", null=True, blank=True)
+    attribution_date = models.DateField(
+        "date d’attribution au titulaire actuel",
+        null=True,
+        blank=True,
+        help_text="Uniquement pour une ADS créée avant le 1er octobre 2014.",
+    )
+    last_renewal_date = models.DateField(
+        "date du dernier renouvellement",
+        null=True,
+        blank=True,
+        help_text="Uniquement pour une ADS créée à partir du 1er octobre 2014 (valable 5 ans).",
+    )
+    in_use = models.BooleanField(
+        "ADS exploitée",
+        default=True,
+        help_text="Décochez si l’ADS est vacante : elle doit alors être réattribuée ou retirée.",
+    )
+    holder_name = models.CharField("nom du titulaire", max_length=255, blank=True)
+    holder_siret = models.CharField(
+        "SIRET du titulaire", max_length=14, blank=True, help_text="14 chiffres."
+    )
+    holder_phone = models.CharField("téléphone du titulaire", max_length=16, blank=True)
+    holder_email = models.EmailField("adresse électronique du titulaire", blank=True)
+    vehicle_plate = models.CharField(
+        "immatriculation du véhicule",
+        max_length=12,
+        blank=True,
+        help_text="Format AB-123-CD (ou ancien format 1234 AB 56).",
+    )
+    vehicle_pmr = models.BooleanField(
+        "véhicule accessible aux personnes en fauteuil roulant", null=True, blank=True
+    )
+    vehicle_low_emission = models.BooleanField(
+        "véhicule à faibles émissions", null=True, blank=True
+    )
+    cpam_agreement = models.BooleanField(
+        "taxi conventionné CPAM", default=False, help_text="Transport de patients assis."
+    )
+    notes = models.TextField("notes", blank=True)
+
+    # Derived columns, written by save(): they make search, sort and counts index-friendly.
+    plate_search = models.CharField(max_length=12, blank=True, editable=False)
+    drivers_search = models.TextField(blank=True, editable=False)
+    is_complete = models.BooleanField("complète", default=False, editable=False)
+
+    # Optimistic locking: each save increments it; an edit based on an older value fails.
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField("créée le", auto_now_add=True)
+    updated_at = models.DateTimeField("modifiée le", auto_now=True)
+    deleted_at = models.DateTimeField("supprimée le", null=True, blank=True, editable=False)
+
+    objects = ADSQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "ADS"
+        verbose_name_plural = "ADS"
+        ordering = ["authority", "number_sort_key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["authority", "number"],
+                condition=Q(deleted_at__isnull=True),
+                name="ads_number_unique_per_authority",
+            ),
+            # L3121-1-2: a new-regime ADS stays with its first holder: no attribution date.
+            models.CheckConstraint(
+                name="ads_new_regime_no_attribution_date",
+                condition=Q(creation_date__isnull=True)
+                | Q(creation_date__lt=NEW_REGIME_START)
+                | Q(attribution_date__isnull=True),
+            ),
+            # Old-regime ADS are not time-limited: there is nothing to renew.
+            models.CheckConstraint(
+                name="ads_old_regime_no_renewal_date",
+                condition=Q(creation_date__isnull=True)
+                | Q(creation_date__gte=NEW_REGIME_START)
+                | Q(last_renewal_date__isnull=True),
+            ),
+            models.CheckConstraint(
+                name="ads_attribution_after_creation",
+                condition=Q(creation_date__isnull=True)
+                | Q(attribution_date__isnull=True)
+                | Q(attribution_date__gte=F("creation_date")),
+            ),
+            models.CheckConstraint(
+                name="ads_renewal_after_creation",
+                condition=Q(creation_date__isnull=True)
+                | Q(last_renewal_date__isnull=True)
+                | Q(last_renewal_date__gte=F("creation_date")),
+            ),
+            models.CheckConstraint(
+                name="ads_holder_siret_format",
+                condition=Q(holder_siret="") | Q(holder_siret__regex=validators.SIRET_RE),
+            ),
+            models.CheckConstraint(
+                name="ads_vehicle_plate_format",
+                condition=Q(vehicle_plate="") | Q(vehicle_plate__regex=validators.PLATE_RE),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["authority", "number_sort_key"], name="ads_authority_sort_idx"),
+            models.Index(fields=["holder_siret"], name="ads_holder_siret_idx"),
+            models.Index(fields=["plate_search"], name="ads_plate_search_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"ADS n° {self.number}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.number_sort_key = natural_sort_key(self.number)
+        self.plate_search = validators.plate_search_key(self.vehicle_plate)
+        super().save(*args, **kwargs)
+
+    # --- regime and dates -------------------------------------------------------------
+
+    @property
+    def is_new_regime(self) -> bool | None:
+        if self.creation_date is None:
+            return None
+        return self.creation_date >= NEW_REGIME_START
+
+    @property
+    def regime_label(self) -> str:
+        return {True: "Nouvelle ADS (depuis le 1er octobre 2014)", False: "Ancienne ADS"}.get(
+            self.is_new_regime, "Régime inconnu (date de création manquante)"
+        )
+
+    @property
+    def renewal_due_date(self) -> datetime.date | None:
+        if not self.is_new_regime:
+            return None
+        return add_years(self.last_renewal_date or self.creation_date, RENEWAL_YEARS)
+
+    def is_renewal_overdue(self, today: datetime.date | None = None) -> bool:
+        due = self.renewal_due_date
+        return due is not None and due <= (today or timezone.localdate())
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    # --- validation ---------------------------------------------------------------------
+
+    def clean_fields(self, exclude: Any = None) -> None:
+        self.normalize()
+        super().clean_fields(exclude=exclude)
+
+    def normalize(self) -> None:
+        self.number = (self.number or "").strip()
+        self.holder_name = (self.holder_name or "").strip()
+        self.holder_siret = validators.normalize_siret(self.holder_siret)
+        self.holder_phone = validators.normalize_phone(self.holder_phone)
+        self.vehicle_plate = validators.normalize_plate(self.vehicle_plate)
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, list[str]] = {}
+        today = timezone.localdate()
+        for field in ("creation_date", "attribution_date", "last_renewal_date"):
+            value = getattr(self, field)
+            if value and value > today:
+                errors.setdefault(field, []).append("Cette date ne peut pas être dans le futur.")
+        if self.creation_date:
+            if self.is_new_regime and self.attribution_date:
+                errors.setdefault("attribution_date", []).append(
+                    "Une ADS créée à partir du 1er octobre 2014 n’a pas de date d’attribution : "
+                    "elle reste à son premier titulaire, qui ne peut pas la céder."
+                )
+            if not self.is_new_regime and self.last_renewal_date:
+                errors.setdefault("last_renewal_date", []).append(
+                    "Une ADS créée avant le 1er octobre 2014 n’est pas limitée dans le temps : "
+                    "elle n’a pas de date de renouvellement."
+                )
+            if self.attribution_date and self.attribution_date < self.creation_date:
+                errors.setdefault("attribution_date", []).append(
+                    "La date d’attribution ne peut pas précéder la date de création de l’ADS."
+                )
+            if self.last_renewal_date and self.last_renewal_date < self.creation_date:
+                errors.setdefault("last_renewal_date", []).append(
+                    "La date de renouvellement ne peut pas précéder la date de création de l’ADS."
+                )
+        if self.holder_siret:
+            try:
+                validators.validate_siret(self.holder_siret)
+            except ValidationError as error:
+                errors.setdefault("holder_siret", []).extend(error.messages)
+        if self.vehicle_plate:
+            try:
+                validators.validate_plate(self.vehicle_plate)
+            except ValidationError as error:
+                errors.setdefault("vehicle_plate", []).extend(error.messages)
+        if self.holder_phone:
+            try:
+                validators.validate_phone(self.holder_phone)
+            except ValidationError as error:
+                errors.setdefault("holder_phone", []).extend(error.messages)
+        if self.authority_id and self.commune_id:
+            authority = self.authority
+            if authority.type == Authority.Type.EPCI:
+                if not authority.epci.members.filter(pk=self.commune_id).exists():
+                    errors.setdefault("commune", []).append(
+                        "Cette commune n’est pas membre de l’EPCI gestionnaire."
+                    )
+        if errors:
+            raise ValidationError(errors)
+
+    def validate_drivers(self, drivers: list["Driver"]) -> list[str]:
+        """Rules that span the ADS and its drivers; returns French messages."""
+        errors = []
+        if self.is_new_regime:
+            if len(drivers) > 1:
+                errors.append(
+                    "Une ADS créée à partir du 1er octobre 2014 est exploitée personnellement "
+                    "par son titulaire : elle ne peut avoir qu’un seul conducteur."
+                )
+            if any(d.status != Driver.Status.TITULAIRE for d in drivers):
+                errors.append(
+                    "Une ADS créée à partir du 1er octobre 2014 ne peut être exploitée que par "
+                    "son titulaire (statut « titulaire exploitant »)."
+                )
+        if sum(1 for d in drivers if d.status == Driver.Status.TITULAIRE) > 1:
+            errors.append("Une ADS ne peut avoir qu’un seul titulaire exploitant.")
+        return errors
+
+    # --- completeness -------------------------------------------------------------------
+
+    def missing_information(self, drivers: list["Driver"] | None = None) -> list[str]:
+        """What the law requires and the record lacks (empty when complete)."""
+        if drivers is None:
+            drivers = list(self.drivers.all()) if self.pk else []
+        missing = []
+        if not self.creation_date:
+            missing.append("la date de création de l’ADS")
+        if self.in_use:
+            if not self.holder_name:
+                missing.append("le nom du titulaire")
+            if not self.holder_siret:
+                missing.append("le SIRET du titulaire")
+            if not self.vehicle_plate:
+                missing.append("l’immatriculation du véhicule")
+            if self.vehicle_pmr is None:
+                missing.append("l’accessibilité du véhicule aux personnes en fauteuil roulant")
+            if self.vehicle_low_emission is None:
+                missing.append("le caractère faiblement émetteur du véhicule")
+            if not drivers:
+                missing.append("au moins un conducteur")
+            elif any(not d.card_number for d in drivers):
+                missing.append("le numéro de carte professionnelle de chaque conducteur")
+            if (
+                self.is_new_regime
+                and drivers
+                and not any(d.status == Driver.Status.TITULAIRE for d in drivers)
+            ):
+                missing.append("un conducteur titulaire exploitant")
+        return missing
+
+    def refresh_derived(self, drivers: list["Driver"] | None = None) -> None:
+        """Recompute the derived columns (sort key, search text, completeness)."""
+        if drivers is None:
+            drivers = list(self.drivers.all()) if self.pk else []
+        self.number_sort_key = natural_sort_key(self.number)
+        self.plate_search = validators.plate_search_key(self.vehicle_plate)
+        self.drivers_search = " | ".join(
+            part for d in drivers for part in (d.name, d.card_number) if part
+        )
+        self.is_complete = not self.missing_information(drivers)
+
+
+class Driver(models.Model):
+    """A person who operates the ADS ("exploitant"), with their status."""
+
+    class Status(models.TextChoices):
+        TITULAIRE = "titulaire_exploitant", "Titulaire exploitant"
+        REPRESENTANT = "representant_legal", "Représentant légal"
+        SALARIE = "salarie", "Salarié"
+        LOCATAIRE_GERANT = "locataire_gerant", "Locataire-gérant"
+        LOCATAIRE_COOPERATEUR = "locataire_cooperateur", "Locataire coopérateur"
+
+    # Employees and legal representatives work under the holder's company: no SIRET.
+    STATUSES_WITH_SIRET = (Status.TITULAIRE, Status.LOCATAIRE_GERANT, Status.LOCATAIRE_COOPERATEUR)
+
+    ads = models.ForeignKey(ADS, on_delete=models.CASCADE, related_name="drivers")
+    status = models.CharField("statut", max_length=30, choices=Status.choices)
+    name = models.CharField("nom et prénom", max_length=255)
+    siret = models.CharField(
+        "SIRET", max_length=14, blank=True, help_text="Pour un titulaire ou un locataire."
+    )
+    card_number = models.CharField("numéro de carte professionnelle", max_length=50, blank=True)
+    lease_start_date = models.DateField(
+        "début de la location-gérance",
+        null=True,
+        blank=True,
+        help_text="Uniquement pour un locataire-gérant.",
+    )
+
+    class Meta:
+        verbose_name = "conducteur"
+        verbose_name_plural = "conducteurs"
+        ordering = ["ads", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ads"],
+                condition=Q(status="titulaire_exploitant"),
+                name="driver_one_titulaire_per_ads",
+            ),
+            models.CheckConstraint(
+                name="driver_siret_only_for_own_business",
+                condition=Q(siret="")
+                | Q(
+                    status__in=["titulaire_exploitant", "locataire_gerant", "locataire_cooperateur"]
+                ),
+            ),
+            models.CheckConstraint(
+                name="driver_siret_format",
+                condition=Q(siret="") | Q(siret__regex=validators.SIRET_RE),
+            ),
+            models.CheckConstraint(
+                name="driver_lease_date_only_for_locataire_gerant",
+                condition=Q(lease_start_date__isnull=True) | Q(status="locataire_gerant"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_status_display()})"
+
+    def clean_fields(self, exclude: Any = None) -> None:
+        self.name = (self.name or "").strip()
+        self.siret = validators.normalize_siret(self.siret)
+        self.card_number = (self.card_number or "").strip()
+        super().clean_fields(exclude=exclude)
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, list[str]] = {}
+        if self.siret:
+            if self.status not in self.STATUSES_WITH_SIRET:
+                errors.setdefault("siret", []).append(
+                    f"Un conducteur au statut « {self.get_status_display()} » n’a pas de SIRET "
+                    "propre : laissez ce champ vide."
+                )
+            else:
+                try:
+                    validators.validate_siret(self.siret)
+                except ValidationError as error:
+                    errors.setdefault("siret", []).extend(error.messages)
+        if self.lease_start_date and self.status != self.Status.LOCATAIRE_GERANT:
+            errors.setdefault("lease_start_date", []).append(
+                "Seul un locataire-gérant a une date de début de location-gérance."
+            )
+        if self.lease_start_date and self.lease_start_date > timezone.localdate():
+            errors.setdefault("lease_start_date", []).append(
+                "Cette date ne peut pas être dans le futur."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+def ads_document_path(instance: "ADSDocument", filename: str) -> str:
+    return f"ads/{instance.ads.authority_id}/{instance.ads_id}/{filename}"
+
+
+class ADSDocument(models.Model):
+    """A legal decree concerning one ADS (attribution, renewal, transfer…)."""
+
+    class Kind(models.TextChoices):
+        ATTRIBUTION = "attribution", "Arrêté d’attribution"
+        RENEWAL = "renewal", "Arrêté de renouvellement"
+        TRANSFER = "transfer", "Arrêté de transfert"
+        WITHDRAWAL = "withdrawal", "Arrêté de retrait"
+        OTHER = "other", "Autre document"
+
+    ads = models.ForeignKey(ADS, on_delete=models.CASCADE, related_name="documents")
+    kind = models.CharField("type de document", max_length=20, choices=Kind.choices)
+    file = models.FileField("fichier", upload_to=ads_document_path, max_length=300)
+    original_name = models.CharField("nom du fichier", max_length=255)
+    size = models.PositiveIntegerField("taille (octets)", default=0)
+    uploaded_at = models.DateTimeField("déposé le", auto_now_add=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "document de l’ADS"
+        verbose_name_plural = "documents de l’ADS"
+        ordering = ["-uploaded_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} – {self.original_name}"
+
+
+reversion.register(Driver)
+reversion.register(ADSDocument, exclude=["file"])
+
+
+def decree_path(instance: "AuthorityDecree", filename: str) -> str:
+    return f"arretes/{instance.authority_id}/{filename}"
+
+
+class AuthorityDecree(models.Model):
+    """The decree that fixes the number of ADS on an authority's territory."""
+
+    authority = models.ForeignKey(
+        Authority, on_delete=models.CASCADE, related_name="decrees", verbose_name="gestionnaire"
+    )
+    date = models.DateField("date de l’arrêté")
+    ads_count = models.PositiveIntegerField("nombre d’ADS fixé")
+    file = models.FileField("fichier", upload_to=decree_path, max_length=300)
+    original_name = models.CharField("nom du fichier", max_length=255)
+    uploaded_at = models.DateTimeField("déposé le", auto_now_add=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "arrêté fixant le nombre d’ADS"
+        verbose_name_plural = "arrêtés fixant le nombre d’ADS"
+        ordering = ["-date", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Arrêté du {self.date:%d/%m/%Y} ({self.ads_count} ADS)"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.date and self.date > timezone.localdate():
+            raise ValidationError({"date": "Cette date ne peut pas être dans le futur."})
