@@ -9,7 +9,7 @@ admin.site.index_title = "Équipe nationale"
 urlpatterns = [
     path("", include("mesads.core.urls")),
     path("compte/", include("mesads.users.urls")),
-    path("", include("mesads.ads.urls")),
+    path("", include("mesads.ads.urls", namespace="ads")),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,4 +1,10 @@
+import datetime
+
 import pytest
+
+from mesads.ads.models import ADS, Authority, AuthorityAccess, Driver
+from mesads.geo.models import EPCI, Commune, Departement
+from mesads.users.models import User
 
 
 @pytest.fixture(autouse=True)
@@ -10,3 +16,118 @@ def _fast_tests(settings, tmp_path):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+# --- a small piece of geography: two communes of the Gard, one of the Hérault, an EPCI --
+
+
+@pytest.fixture
+def gard(db):
+    return Departement.objects.create(code="30", name="Gard", region_code="76")
+
+
+@pytest.fixture
+def herault(db):
+    return Departement.objects.create(code="34", name="Hérault", region_code="76")
+
+
+def _commune_authority(code: str, name: str, departement: Departement) -> Authority:
+    commune = Commune.objects.create(
+        insee_code=code,
+        type=Commune.Type.ACTUELLE,
+        name=name,
+        departement=departement,
+        population=1000,
+    )
+    return Authority.objects.create(
+        type=Authority.Type.COMMUNE, name=name, commune=commune, departement=departement
+    )
+
+
+@pytest.fixture
+def nimes(gard) -> Authority:
+    return _commune_authority("30189", "Nîmes", gard)
+
+
+@pytest.fixture
+def ales(gard) -> Authority:
+    return _commune_authority("30007", "Alès", gard)
+
+
+@pytest.fixture
+def montpellier(herault) -> Authority:
+    return _commune_authority("34172", "Montpellier", herault)
+
+
+@pytest.fixture
+def nimes_metropole(gard, nimes) -> Authority:
+    epci = EPCI.objects.create(siren="200035319", name="CA Nîmes Métropole", type="CA")
+    epci.members.add(nimes.commune)
+    return Authority.objects.create(
+        type=Authority.Type.EPCI, name=epci.name, epci=epci, departement=gard
+    )
+
+
+# --- personas ---------------------------------------------------------------------------
+
+
+def _manager(email: str, authority: Authority) -> User:
+    user = User.objects.create_user(email, "mot-de-passe-de-test", first_name="Camille")
+    AuthorityAccess.objects.create(
+        user=user, authority=authority, status=AuthorityAccess.Status.ACCEPTED
+    )
+    return user
+
+
+@pytest.fixture
+def manager(nimes) -> User:
+    """A mairie employee who manages Nîmes."""
+    return _manager("gestionnaire@nimes.fr", nimes)
+
+
+@pytest.fixture
+def other_manager(ales) -> User:
+    """A manager of another commune (Alès), same département."""
+    return _manager("gestionnaire@ales.fr", ales)
+
+
+@pytest.fixture
+def pending_user(nimes) -> User:
+    user = User.objects.create_user("demandeur@nimes.fr", "mot-de-passe-de-test")
+    AuthorityAccess.objects.create(user=user, authority=nimes)
+    return user
+
+
+@pytest.fixture
+def staff(db) -> User:
+    return User.objects.create_user(
+        "equipe@transports.gouv.fr", "mot-de-passe-de-test", is_staff=True, first_name="Dominique"
+    )
+
+
+# --- ADS --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def complete_ads(nimes) -> ADS:
+    """An old-regime ADS in use, with everything the law requires."""
+    ads = ADS(
+        authority=nimes,
+        number="12",
+        creation_date=datetime.date(2005, 3, 1),
+        attribution_date=datetime.date(2012, 6, 1),
+        holder_name="Taxi Arènes SARL",
+        holder_siret="73282932000074",
+        vehicle_plate="AB-123-CD",
+        vehicle_pmr=False,
+        vehicle_low_emission=True,
+    )
+    ads.save()
+    drivers = [
+        Driver.objects.create(
+            ads=ads, status=Driver.Status.SALARIE, name="Jean Martin", card_number="CP-30-0001"
+        )
+    ]
+    ads.refresh_derived(drivers)
+    ads.save()
+    return ads

@@ -283,6 +283,17 @@ class ADSQuerySet(models.QuerySet):
     def renewal_overdue(self, today: datetime.date | None = None) -> "ADSQuerySet":
         return self.filter(renewal_overdue_q(today or timezone.localdate()))
 
+    def stats(self, today: datetime.date | None = None) -> dict[str, int]:
+        """Counts shown on dashboards, in one aggregate query."""
+        today = today or timezone.localdate()
+        return self.aggregate(
+            ads_total=Count("pk"),
+            ads_in_use=Count("pk", filter=Q(in_use=True)),
+            ads_vacant=Count("pk", filter=Q(in_use=False)),
+            ads_incomplete=Count("pk", filter=Q(is_complete=False)),
+            ads_renewal_overdue=Count("pk", filter=renewal_overdue_q(today)),
+        )
+
     def incomplete(self) -> "ADSQuerySet":
         return self.filter(is_complete=False)
 

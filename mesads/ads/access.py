@@ -1,0 +1,73 @@
+"""The one place that decides which authority, ADS or document a user may reach.
+
+Another authority's object is a 404 (its existence is not revealed); an object the user
+may see but not change (locked register) is a 403 with the reason.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+
+from .models import ADS, ADSDocument, Authority, AuthorityDecree
+
+AUTHORITY_RELATED = (
+    "commune",
+    "epci",
+    "prefecture",
+    "airport",
+    "departement",
+    "delegated_to",
+)
+
+
+def ensure_writable(authority: Authority) -> None:
+    if authority.is_locked:
+        raise PermissionDenied(
+            "Le registre de ce gestionnaire est verrouillé : il est alimenté par un fichier "
+            "transmis à l’équipe nationale et ne se modifie pas ici."
+            + (f" Motif : {authority.lock_reason}" if authority.lock_reason else "")
+        )
+
+
+def get_authority_for_user(user, authority_id: int, *, write: bool = False) -> Authority:
+    authority = get_object_or_404(
+        Authority.objects.for_user(user).select_related(*AUTHORITY_RELATED), pk=authority_id
+    )
+    if write:
+        ensure_writable(authority)
+    return authority
+
+
+def get_ads_for_user(
+    user, ads_id: int, *, write: bool = False, include_deleted: bool = False
+) -> ADS:
+    queryset = ADS.objects.for_user(user).select_related(
+        *(f"authority__{name}" for name in AUTHORITY_RELATED), "commune"
+    )
+    # A deleted ADS is gone for managers; national staff still reach it to restore it.
+    if not (include_deleted and user.is_staff):
+        queryset = queryset.live()
+    ads = get_object_or_404(queryset, pk=ads_id)
+    if write:
+        ensure_writable(ads.authority)
+    return ads
+
+
+def get_document_for_user(user, document_id: int, *, write: bool = False) -> ADSDocument:
+    document = get_object_or_404(
+        ADSDocument.objects.filter(ads__in=ADS.objects.for_user(user).live()).select_related(
+            "ads__authority"
+        ),
+        pk=document_id,
+    )
+    if write:
+        ensure_writable(document.ads.authority)
+    return document
+
+
+def get_decree_for_user(user, decree_id: int) -> AuthorityDecree:
+    return get_object_or_404(
+        AuthorityDecree.objects.filter(
+            authority__in=Authority.objects.for_user(user).values("pk")
+        ).select_related("authority"),
+        pk=decree_id,
+    )

@@ -1,0 +1,66 @@
+from django import forms
+from dsfr.forms import DsfrBaseForm
+
+from .models import ADSQuerySet
+
+
+class ADSFilterForm(DsfrBaseForm):
+    """Search and filters of an authority's ADS list (GET parameters)."""
+
+    q = forms.CharField(
+        label="Rechercher",
+        help_text="Numéro, titulaire, SIRET, immatriculation, conducteur ou carte professionnelle",
+        required=False,
+        max_length=100,
+    )
+    exploitation = forms.ChoiceField(
+        label="Exploitation",
+        required=False,
+        choices=[("", "Toutes"), ("exploitee", "Exploitées"), ("vacante", "Vacantes")],
+    )
+    completude = forms.ChoiceField(
+        label="Complétude",
+        required=False,
+        choices=[("", "Toutes"), ("complete", "Complètes"), ("a_completer", "À compléter")],
+    )
+    regime = forms.ChoiceField(
+        label="Régime",
+        required=False,
+        choices=[
+            ("", "Tous"),
+            ("nouvelle", "Nouvelles ADS (depuis le 1er octobre 2014)"),
+            ("ancienne", "Anciennes ADS"),
+        ],
+    )
+    cpam = forms.BooleanField(label="Conventionnées CPAM", required=False)
+    pmr = forms.BooleanField(label="Véhicule accessible (PMR)", required=False)
+    renouvellement = forms.BooleanField(label="Renouvellement dépassé", required=False)
+
+    def apply(self, queryset: ADSQuerySet) -> ADSQuerySet:
+        if not self.is_valid():
+            return queryset
+        data = self.cleaned_data
+        queryset = queryset.search(data["q"])
+        if data["exploitation"] == "exploitee":
+            queryset = queryset.filter(in_use=True)
+        elif data["exploitation"] == "vacante":
+            queryset = queryset.filter(in_use=False)
+        if data["completude"] == "complete":
+            queryset = queryset.filter(is_complete=True)
+        elif data["completude"] == "a_completer":
+            queryset = queryset.incomplete()
+        if data["regime"] == "nouvelle":
+            queryset = queryset.new_regime()
+        elif data["regime"] == "ancienne":
+            queryset = queryset.old_regime()
+        if data["cpam"]:
+            queryset = queryset.filter(cpam_agreement=True)
+        if data["pmr"]:
+            queryset = queryset.filter(vehicle_pmr=True)
+        if data["renouvellement"]:
+            queryset = queryset.renewal_overdue()
+        return queryset
+
+    @property
+    def is_filtered(self) -> bool:
+        return self.is_bound and self.is_valid() and any(self.cleaned_data.values())

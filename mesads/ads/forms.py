@@ -1,0 +1,136 @@
+from django import forms
+from django.forms import inlineformset_factory
+from dsfr.forms import DsfrBaseForm
+
+from .models import ADS, Authority, Driver
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class ADSForm(DsfrBaseForm, forms.ModelForm):
+    # The version the user started from: a save based on an older one is a conflict.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    comment = forms.CharField(
+        label="Commentaire pour l’historique",
+        help_text="Facultatif : pourquoi cette modification (ex. : changement de véhicule).",
+        required=False,
+        max_length=255,
+    )
+
+    class Meta:
+        model = ADS
+        fields = [
+            "number",
+            "commune",
+            "creation_date",
+            "attribution_date",
+            "last_renewal_date",
+            "in_use",
+            "holder_name",
+            "holder_siret",
+            "holder_phone",
+            "holder_email",
+            "vehicle_plate",
+            "vehicle_pmr",
+            "vehicle_low_emission",
+            "cpam_agreement",
+            "notes",
+        ]
+        widgets = {
+            "creation_date": DateInput(),
+            "attribution_date": DateInput(),
+            "last_renewal_date": DateInput(),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+            "holder_phone": forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+        }
+
+    def __init__(self, *args, authority: Authority, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.authority = authority
+        self.instance.authority = authority
+        if not self.instance.pk:
+            self.fields["version"].initial = None
+        else:
+            self.fields["version"].initial = self.instance.version
+        # SIRET and plate fields hold the normalised value; people type them with spaces.
+        self.fields["holder_siret"].widget.attrs["maxlength"] = 20
+        self.fields["vehicle_plate"].widget.attrs["maxlength"] = 16
+        self.fields["holder_phone"].widget.attrs["maxlength"] = 25
+        self.fields["holder_siret"].max_length = 20
+        self.fields["vehicle_plate"].max_length = 16
+        self.fields["holder_phone"].max_length = 25
+        for name in ("holder_siret", "vehicle_plate", "holder_phone"):
+            self.fields[name].validators = []
+        if authority.type == Authority.Type.EPCI:
+            self.fields["commune"].queryset = authority.epci.members.order_by("name")
+            self.fields["commune"].required = False
+        else:
+            del self.fields["commune"]
+
+    def clean_number(self) -> str:
+        number = self.cleaned_data["number"].strip()
+        taken = ADS.objects.live().filter(authority=self.authority, number=number)
+        if self.instance.pk:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise forms.ValidationError(
+                f"Ce gestionnaire a déjà une ADS n° {number} : chaque numéro est unique."
+            )
+        return number
+
+
+class DriverForm(DsfrBaseForm, forms.ModelForm):
+    class Meta:
+        model = Driver
+        fields = ["status", "name", "siret", "card_number", "lease_start_date"]
+        widgets = {"lease_start_date": DateInput()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["siret"].max_length = 20
+        self.fields["siret"].validators = []
+        self.fields["siret"].widget.attrs["maxlength"] = 20
+
+
+class BaseDriverFormSet(forms.BaseInlineFormSet):
+    def kept_drivers(self) -> list[Driver]:
+        """The drivers the ADS will have once saved (built from valid, non-deleted forms)."""
+        return [
+            form.instance
+            for form in self.forms
+            if form.is_valid()
+            and (form.has_changed() or form.instance.pk)
+            and not self._should_delete_form(form)
+        ]
+
+    def clean(self) -> None:
+        super().clean()
+        if any(form.errors for form in self.forms):
+            return
+        errors = self.instance.validate_drivers(self.kept_drivers())
+        if errors:
+            raise forms.ValidationError(errors)
+
+
+DriverFormSet = inlineformset_factory(
+    ADS,
+    Driver,
+    form=DriverForm,
+    formset=BaseDriverFormSet,
+    extra=1,
+    can_delete=True,
+    max_num=20,
+)
+
+
+class ADSDeleteForm(DsfrBaseForm):
+    comment = forms.CharField(
+        label="Motif de la suppression",
+        help_text="Il sera conservé dans l’historique de l’ADS.",
+        max_length=255,
+    )

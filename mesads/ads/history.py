@@ -1,0 +1,202 @@
+"""Readable history of an ADS, built from django-reversion's stored versions.
+
+Every revision that touches an ADS holds a snapshot of the ADS and, through ``follow``,
+of its drivers and documents. The timeline compares consecutive snapshots. Only the
+versions of the one ADS are read (an indexed lookup on content type and object id,
+then the other versions of those revisions by revision id): never the whole table.
+"""
+
+import datetime
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from reversion.models import Version
+
+from mesads.geo.models import Commune
+
+from .models import ADS, ADSDocument, Driver
+
+HIDDEN_FIELDS = {
+    "number_sort_key",
+    "plate_search",
+    "drivers_search",
+    "is_complete",
+    "version",
+    "created_at",
+    "updated_at",
+    "authority",
+    "ads",
+    "file",
+    "size",
+    "uploaded_at",
+    "uploaded_by",
+}
+
+
+@dataclass
+class FieldChange:
+    label: str
+    before: str
+    after: str
+
+
+@dataclass
+class RelatedChange:
+    kind: str  # "ajout", "suppression", "modification"
+    description: str
+    changes: list[FieldChange] = field(default_factory=list)
+
+
+@dataclass
+class HistoryEntry:
+    date: datetime.datetime
+    user: Any
+    comment: str
+    changes: list[FieldChange]
+    drivers: list[RelatedChange]
+    documents: list[RelatedChange]
+    is_creation: bool
+
+
+def _fields(version: Version) -> dict[str, Any]:
+    return json.loads(version.serialized_data)[0]["fields"]
+
+
+class _Formatter:
+    """Turns raw serialized values into French text, resolving communes in one query."""
+
+    def __init__(self, snapshots: list[dict[str, Any]]):
+        commune_ids = {s.get("commune") for s in snapshots if s.get("commune")}
+        self.communes = {c.pk: str(c) for c in Commune.objects.filter(pk__in=commune_ids)}
+
+    def __call__(self, model: type[models.Model], name: str, value: Any) -> str:
+        model_field = model._meta.get_field(name)
+        if value is None or value == "":
+            return "—"
+        if model_field.choices:
+            return str(dict(model_field.flatchoices).get(value, value))
+        if isinstance(model_field, models.BooleanField):
+            return "Oui" if value else "Non"
+        if isinstance(model_field, models.DateField) and not isinstance(
+            model_field, models.DateTimeField
+        ):
+            return datetime.date.fromisoformat(value).strftime("%d/%m/%Y")
+        if isinstance(model_field, models.DateTimeField):
+            return datetime.datetime.fromisoformat(value).strftime("%d/%m/%Y %H:%M")
+        if name == "commune":
+            return self.communes.get(value, f"commune n° {value}")
+        return str(value)
+
+
+def _diff(model, before: dict, after: dict, fmt: _Formatter) -> list[FieldChange]:
+    changes = []
+    for name, new in after.items():
+        if name in HIDDEN_FIELDS:
+            continue
+        old = before.get(name)
+        if old != new and not (old in (None, "") and new in (None, "")):
+            label = str(model._meta.get_field(name).verbose_name)
+            changes.append(
+                FieldChange(
+                    label[:1].upper() + label[1:], fmt(model, name, old), fmt(model, name, new)
+                )
+            )
+    return changes
+
+
+def _describe(model, data: dict, fmt: _Formatter) -> str:
+    if model is Driver:
+        return f"{data.get('name', '')} ({fmt(Driver, 'status', data.get('status'))})"
+    return f"{fmt(ADSDocument, 'kind', data.get('kind'))} – {data.get('original_name', '')}"
+
+
+def _related_changes(model, before: dict, after: dict, fmt: _Formatter) -> list[RelatedChange]:
+    result = []
+    for object_id, data in after.items():
+        if object_id not in before:
+            result.append(RelatedChange("ajout", _describe(model, data, fmt)))
+        else:
+            changes = _diff(model, before[object_id], data, fmt)
+            if changes:
+                result.append(RelatedChange("modification", _describe(model, data, fmt), changes))
+    for object_id, data in before.items():
+        if object_id not in after:
+            result.append(RelatedChange("suppression", _describe(model, data, fmt)))
+    return result
+
+
+def ads_versions(ads: ADS):
+    return (
+        Version.objects.get_for_object(ads)
+        .select_related("revision__user")
+        .order_by("revision__date_created", "pk")
+    )
+
+
+def ads_timeline(ads: ADS) -> list[HistoryEntry]:
+    """The ADS's history, newest first, with field-by-field changes in French."""
+    versions = list(ads_versions(ads))
+    if not versions:
+        return []
+    content_types = ContentType.objects.get_for_models(Driver, ADSDocument)
+    driver_ct, document_ct = content_types[Driver].pk, content_types[ADSDocument].pk
+    related: dict[int, dict[int, dict[str, dict]]] = {
+        v.revision_id: {driver_ct: {}, document_ct: {}} for v in versions
+    }
+    for child in Version.objects.filter(
+        revision_id__in=list(related), content_type_id__in=[driver_ct, document_ct]
+    ).only("revision_id", "content_type_id", "object_id", "serialized_data"):
+        data = _fields(child)
+        # A driver belongs to this ADS only if the snapshot says so (a revision could hold
+        # several ADS, e.g. a bulk import).
+        if data.get("ads") == ads.pk:
+            related[child.revision_id][child.content_type_id][child.object_id] = data
+
+    snapshots = [_fields(v) for v in versions]
+    fmt = _Formatter(snapshots)
+    entries = []
+    previous: dict = {}
+    previous_related = {driver_ct: {}, document_ct: {}}
+    for index, (version, snapshot) in enumerate(zip(versions, snapshots, strict=True)):
+        current_related = related[version.revision_id]
+        entries.append(
+            HistoryEntry(
+                date=version.revision.date_created,
+                user=version.revision.user,
+                comment=version.revision.comment,
+                changes=[] if index == 0 else _diff(ADS, previous, snapshot, fmt),
+                drivers=_related_changes(
+                    Driver, previous_related[driver_ct], current_related[driver_ct], fmt
+                ),
+                documents=_related_changes(
+                    ADSDocument, previous_related[document_ct], current_related[document_ct], fmt
+                ),
+                is_creation=index == 0,
+            )
+        )
+        previous, previous_related = snapshot, current_related
+    entries.reverse()
+    return entries
+
+
+def changed_fields_since(current: ADS, base_version: int) -> list[tuple[str, str, str]]:
+    """Fields of ``current`` that differ from the stored snapshot of ``base_version``."""
+    now = {}
+    for model_field in ADS._meta.concrete_fields:
+        value = model_field.value_from_object(current)
+        if isinstance(value, datetime.datetime):
+            continue  # timestamps are not something the user edits
+        now[model_field.name] = value.isoformat() if isinstance(value, datetime.date) else value
+    for version in ads_versions(current).order_by("-revision__date_created", "-pk"):
+        snapshot = _fields(version)
+        if snapshot.get("version") != base_version:
+            continue
+        fmt = _Formatter([snapshot, now])
+        return [
+            (change.label, change.before, change.after)
+            for change in _diff(ADS, snapshot, {k: v for k, v in now.items() if k in snapshot}, fmt)
+        ]
+    return []

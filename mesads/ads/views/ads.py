@@ -1,0 +1,149 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from ..access import get_ads_for_user, get_authority_for_user
+from ..filters import ADSFilterForm
+from ..forms import ADSDeleteForm, ADSForm, DriverFormSet
+from ..models import ADS
+from ..services import ConflictError, RestoreError, delete_ads, restore_ads, save_ads
+
+PAGE_SIZE = 50
+
+
+@login_required
+def ads_list(request, authority_id: int):
+    authority = get_authority_for_user(request.user, authority_id)
+    filters = ADSFilterForm(request.GET or None)
+    queryset = filters.apply(ADS.objects.live().filter(authority=authority)).natural_order()
+    page = Paginator(
+        queryset.only(
+            "pk",
+            "number",
+            "holder_name",
+            "vehicle_plate",
+            "creation_date",
+            "last_renewal_date",
+            "in_use",
+            "is_complete",
+        ),
+        PAGE_SIZE,
+    ).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "ads/ads_list.html",
+        {
+            "authority": authority,
+            "filters": filters,
+            "page_obj": page,
+            "query_string": query.urlencode(),
+        },
+    )
+
+
+def _edit(request, authority, ads: ADS | None):
+    instance = ads or ADS(authority=authority)
+    form = ADSForm(request.POST or None, instance=instance, authority=authority)
+    formset = DriverFormSet(request.POST or None, instance=instance, prefix="drivers")
+    conflict = None
+    if request.method == "POST":
+        # The ADS form first: the drivers' rules depend on the ADS it has just cleaned.
+        form_ok = form.is_valid()
+        if form_ok and formset.is_valid():
+            try:
+                saved = save_ads(form, formset, request.user, form.cleaned_data["comment"])
+            except ConflictError as error:
+                conflict = error
+            else:
+                messages.success(
+                    request,
+                    f"L’ADS n° {saved.number} a été enregistrée."
+                    + ("" if saved.is_complete else " Elle reste à compléter."),
+                )
+                return redirect("ads:detail", saved.pk)
+        if not conflict:
+            messages.error(
+                request, "L’ADS n’a pas été enregistrée : corrigez les erreurs signalées."
+            )
+    return render(
+        request,
+        "ads/ads_form.html",
+        {
+            "authority": authority,
+            "ads": ads,
+            "form": form,
+            "formset": formset,
+            "conflict": conflict,
+        },
+        status=409 if conflict else 200,
+    )
+
+
+@login_required
+def ads_create(request, authority_id: int):
+    authority = get_authority_for_user(request.user, authority_id, write=True)
+    return _edit(request, authority, None)
+
+
+@login_required
+def ads_edit(request, ads_id: int):
+    ads = get_ads_for_user(request.user, ads_id, write=True)
+    return _edit(request, ads.authority, ads)
+
+
+@login_required
+def ads_detail(request, ads_id: int):
+    ads = get_ads_for_user(request.user, ads_id, include_deleted=True)
+    drivers = list(ads.drivers.all())
+    return render(
+        request,
+        "ads/ads_detail.html",
+        {
+            "ads": ads,
+            "authority": ads.authority,
+            "drivers": drivers,
+            "documents": ads.documents.select_related("uploaded_by"),
+            "missing": ads.missing_information(drivers),
+            "renewal_overdue": ads.is_renewal_overdue(),
+        },
+    )
+
+
+@login_required
+def ads_delete(request, ads_id: int):
+    ads = get_ads_for_user(request.user, ads_id, write=True)
+    form = ADSDeleteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        delete_ads(ads, request.user, form.cleaned_data["comment"])
+        messages.success(
+            request,
+            f"L’ADS n° {ads.number} a été supprimée. "
+            "L’équipe nationale peut la restaurer si besoin.",
+        )
+        return redirect("ads:list", ads.authority_id)
+    return render(
+        request,
+        "ads/ads_confirm_delete.html",
+        {"ads": ads, "authority": ads.authority, "form": form},
+    )
+
+
+@login_required
+@require_POST
+def ads_restore(request, ads_id: int):
+    if not request.user.is_staff:
+        raise Http404
+    ads = get_ads_for_user(request.user, ads_id, include_deleted=True)
+    try:
+        restore_ads(ads, request.user)
+    except RestoreError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"L’ADS n° {ads.number} a été restaurée.")
+    return redirect(reverse("ads:detail", args=[ads.pk]))
