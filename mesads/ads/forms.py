@@ -12,6 +12,12 @@ class DateInput(forms.DateInput):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
+class YesNoUnknownSelect(forms.NullBooleanSelect):
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("unknown", "Non renseigné"), ("true", "Oui"), ("false", "Non")]
+
+
 class ADSForm(DsfrBaseForm, forms.ModelForm):
     # The version the user started from: a save based on an older one is a conflict.
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
@@ -46,6 +52,8 @@ class ADSForm(DsfrBaseForm, forms.ModelForm):
             "attribution_date": DateInput(),
             "last_renewal_date": DateInput(),
             "notes": forms.Textarea(attrs={"rows": 3}),
+            "vehicle_pmr": YesNoUnknownSelect(),
+            "vehicle_low_emission": YesNoUnknownSelect(),
             "holder_phone": forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
         }
 

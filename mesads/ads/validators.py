@@ -10,7 +10,8 @@ from django.core.exceptions import ValidationError
 
 SIRET_RE = r"^[0-9]{14}$"
 # La Poste's establishments share the SIREN 356 000 000; INSEE numbers them without the
-# Luhn key, so their SIRET is checked by a sum of digits instead (a multiple of 5).
+# Luhn key, so their SIRET is checked by a sum of digits instead (a multiple of 5). Only
+# the head office, 356 000 000 00048, satisfies Luhn.
 LA_POSTE_SIREN = "356000000"
 
 
@@ -36,7 +37,7 @@ def validate_siret(value: str) -> None:
             "Le SIRET doit comporter exactement 14 chiffres.", code="siret_format"
         )
     if value.startswith(LA_POSTE_SIREN):
-        if sum(int(c) for c in value) % 5 != 0:
+        if not _luhn_ok(value) and sum(int(c) for c in value) % 5 != 0:
             raise ValidationError("Ce numéro SIRET de La Poste n’est pas valide.", code="siret_key")
         return
     if not _luhn_ok(value):
