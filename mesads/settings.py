@@ -48,6 +48,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # FORM_RENDERER = TemplatesSetting finds Django's own widget and error-list
+    # templates only through this app.
+    "django.forms",
     "widget_tweaks",
     "dsfr",
     "reversion",
@@ -133,6 +136,10 @@ LOGOUT_REDIRECT_URL = "home"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# authenticate() receives the e-mail as "username"; axes would default to USERNAME_FIELD
+# ("email"), record failures without a username and never lock anyone out.
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "mesads.users.views.lockout_username"
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False

@@ -18,7 +18,11 @@ class LoginForm(DsfrBaseForm, auth_forms.AuthenticationForm):
 
 
 class PasswordResetForm(DsfrBaseForm, auth_forms.PasswordResetForm):
-    pass
+    email = forms.EmailField(
+        label="Adresse électronique",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
 
 
 class SetPasswordForm(DsfrBaseForm, auth_forms.SetPasswordForm):

@@ -1,7 +1,9 @@
+from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.urls import path, reverse_lazy
+from django.urls import path
 
-from .forms import LoginForm, PasswordResetForm, SetPasswordForm
+from . import views
+from .forms import LoginForm, PasswordResetForm
 
 urlpatterns = [
     path(
@@ -11,6 +13,7 @@ urlpatterns = [
         ),
         name="login",
     ),
+    # Django's LogoutView only accepts POST: a link or an image cannot log anyone out.
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "mot-de-passe/oubli/",
@@ -18,6 +21,9 @@ urlpatterns = [
             form_class=PasswordResetForm,
             email_template_name="registration/password_reset_email.txt",
             subject_template_name="registration/password_reset_subject.txt",
+            extra_email_context={
+                "link_validity_hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
+            },
         ),
         name="password_reset",
     ),
@@ -28,9 +34,7 @@ urlpatterns = [
     ),
     path(
         "mot-de-passe/reinitialiser/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
-            form_class=SetPasswordForm, success_url=reverse_lazy("password_reset_complete")
-        ),
+        views.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(
