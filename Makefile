@@ -37,7 +37,7 @@ format: install
 	$(VENV)/bin/ruff format .
 
 bench: install
-	$(PY) bench/run.py
+	$(PY) bench/pages.py
 
 clean:
 	rm -rf $(VENV) var
