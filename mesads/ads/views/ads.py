@@ -30,6 +30,7 @@ def ads_list(request, authority_id: int):
             "last_renewal_date",
             "in_use",
             "is_complete",
+            "deleted_at",
         ),
         PAGE_SIZE,
     ).get_page(request.GET.get("page"))
