@@ -13,6 +13,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.utils import timezone
 from reversion.models import Version
 
 from mesads.geo.models import Commune
@@ -85,7 +86,10 @@ class _Formatter:
         ):
             return datetime.date.fromisoformat(value).strftime("%d/%m/%Y")
         if isinstance(model_field, models.DateTimeField):
-            return datetime.datetime.fromisoformat(value).strftime("%d/%m/%Y %H:%M")
+            moment = datetime.datetime.fromisoformat(value)
+            if timezone.is_aware(moment):  # stored in UTC: show the time of the entry's header
+                moment = timezone.localtime(moment)
+            return moment.strftime("%d/%m/%Y %H:%M")
         if name == "commune":
             return self.communes.get(value, f"commune n° {value}")
         return str(value)
@@ -182,8 +186,12 @@ def ads_timeline(ads: ADS) -> list[HistoryEntry]:
     return entries
 
 
-def changed_fields_since(current: ADS, base_version: int) -> list[tuple[str, str, str]]:
-    """Fields of ``current`` that differ from the stored snapshot of ``base_version``."""
+def changed_fields_since(current: ADS, base_version: int) -> list[tuple[str, str, str]] | None:
+    """Fields of ``current`` that differ from the stored snapshot of ``base_version``.
+
+    ``None`` when that version was never recorded (an ADS written without a revision,
+    e.g. by an import): what changed is then unknown, not "nothing".
+    """
     now = {}
     for model_field in ADS._meta.concrete_fields:
         value = model_field.value_from_object(current)
@@ -199,4 +207,4 @@ def changed_fields_since(current: ADS, base_version: int) -> list[tuple[str, str
             (change.label, change.before, change.after)
             for change in _diff(ADS, snapshot, {k: v for k, v in now.items() if k in snapshot}, fmt)
         ]
-    return []
+    return None

@@ -5,6 +5,7 @@ Rules from the transport code (articles L3121-1 to L3121-5, as amended by the la
 constraint, and in ``clean()`` so that forms show a French message on the right field.
 """
 
+import calendar
 import datetime
 import re
 from typing import Any
@@ -38,6 +39,10 @@ def renewal_overdue_q(today: datetime.date, prefix: str = "") -> Q:
     ``prefix`` lets an aggregate over a relation reuse the rule (``prefix="ads__"``).
     """
     limit = add_years(today, -RENEWAL_YEARS)
+    if (today.month, today.day) == (2, 28) and calendar.isleap(limit.year):
+        # ``add_years`` makes an ADS created on 29 February due on 28 February: the
+        # query must reach it that day too, or the lists and the ADS page disagree.
+        limit += datetime.timedelta(days=1)
     return Q(**{f"{prefix}creation_date__gte": NEW_REGIME_START}) & (
         Q(**{f"{prefix}last_renewal_date__lte": limit})
         | Q(**{f"{prefix}last_renewal_date__isnull": True, f"{prefix}creation_date__lte": limit})
@@ -206,8 +211,13 @@ class Authority(models.Model):
     def clean(self) -> None:
         super().clean()
         if self.declares_no_ads and self.delegated_to_id:
+            # On a field, not the whole form: a field in error is not checked again by
+            # the constraint, whose raw name would otherwise show beside this message.
             raise ValidationError(
-                "Choisissez : soit aucune ADS sur le territoire, soit une gestion déléguée."
+                {
+                    "declares_no_ads": "Choisissez : soit aucune ADS sur le territoire, "
+                    "soit une gestion déléguée."
+                }
             )
         if self.delegated_to_id and self.delegated_to.type != Authority.Type.EPCI:
             raise ValidationError(

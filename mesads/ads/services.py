@@ -22,7 +22,9 @@ class ConflictError(Exception):
     """Someone saved the ADS after the user opened it."""
 
     current: ADS
-    changes: list[tuple[str, str, str]]  # (field label, value when opened, value now)
+    # (field label, value when opened, value now); None when the opened version was
+    # never recorded, so what changed is unknown.
+    changes: list[tuple[str, str, str]] | None
 
 
 @transaction.atomic
@@ -82,6 +84,9 @@ class RestoreError(Exception):
 
 @transaction.atomic
 def restore_ads(ads: ADS, user) -> None:
+    if ads.deleted_at is None:
+        # Without this, the live ADS finds itself below and the message blames a duplicate.
+        raise RestoreError(f"L’ADS n° {ads.number} n’est pas supprimée : rien à restaurer.")
     if ADS.objects.live().filter(authority=ads.authority_id, number=ads.number).exists():
         raise RestoreError(
             f"Impossible de restaurer : une autre ADS n° {ads.number} existe désormais "
