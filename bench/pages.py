@@ -73,8 +73,8 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from reversion.models import Version  # noqa: E402
 
-from mesads.ads.models import ADS, Authority, AuthorityAccess  # noqa: E402
-from mesads.users.models import User  # noqa: E402
+from mesads.ads.models import ADS, Authority  # noqa: E402
+from mesads.users.models import AuthorityAccess, User  # noqa: E402
 
 TARGET_ADS = 60_000
 

@@ -2,9 +2,9 @@ import datetime
 
 import pytest
 
-from mesads.ads.models import ADS, Authority, AuthorityAccess, Driver
+from mesads.ads.models import ADS, Authority, Driver
 from mesads.geo.models import EPCI, Commune, Departement
-from mesads.users.models import User
+from mesads.users.models import AuthorityAccess, User
 
 
 @pytest.fixture(autouse=True)

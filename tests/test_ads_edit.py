@@ -11,8 +11,8 @@ import pytest
 from django.urls import reverse
 from reversion.models import Version
 
-from mesads.ads.models import ADS, AuthorityAccess, Driver
-from mesads.users.models import User
+from mesads.ads.models import ADS, Driver
+from mesads.users.models import AuthorityAccess, User
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from mesads.ads.models import ADS, Authority, AuthorityAccess, Driver
-from mesads.users.models import User
+from mesads.ads.models import ADS, Authority, Driver
+from mesads.users.models import AuthorityAccess, User
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,8 @@
 """The one place that decides which authority, ADS or document a user may reach.
 
 Another authority's object is a 404 (its existence is not revealed); an object the user
-may see but not change (locked register) is a 403 with the reason.
+may see but not change (read-only role, prefecture agent not acting as manager, locked
+register) is a 403 with the reason.
 """
 
 from django.core.exceptions import PermissionDenied
@@ -19,7 +20,13 @@ AUTHORITY_RELATED = (
 )
 
 
-def ensure_writable(authority: Authority) -> None:
+def ensure_writable(authority: Authority, user) -> None:
+    if not Authority.objects.writable_by(user).filter(pk=authority.pk).exists():
+        raise PermissionDenied(
+            "Vous pouvez consulter ce registre mais pas le modifier. "
+            "Seuls ses gestionnaires (ou un agent de la préfecture qui choisit d’agir "
+            "comme gestionnaire) peuvent le faire."
+        )
     if authority.is_locked:
         raise PermissionDenied(
             "Le registre de ce gestionnaire est verrouillé : il est alimenté par un fichier "
@@ -33,7 +40,7 @@ def get_authority_for_user(user, authority_id: int, *, write: bool = False) -> A
         Authority.objects.for_user(user).select_related(*AUTHORITY_RELATED), pk=authority_id
     )
     if write:
-        ensure_writable(authority)
+        ensure_writable(authority, user)
     return authority
 
 
@@ -48,7 +55,7 @@ def get_ads_for_user(
         queryset = queryset.live()
     ads = get_object_or_404(queryset, pk=ads_id)
     if write:
-        ensure_writable(ads.authority)
+        ensure_writable(ads.authority, user)
     return ads
 
 
@@ -60,7 +67,7 @@ def get_document_for_user(user, document_id: int, *, write: bool = False) -> ADS
         pk=document_id,
     )
     if write:
-        ensure_writable(document.ads.authority)
+        ensure_writable(document.ads.authority, user)
     return document
 
 

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 
-from .models import ADS, ADSDocument, Authority, AuthorityAccess, AuthorityDecree, Driver
+from .models import ADS, ADSDocument, Authority, AuthorityDecree, Driver
 from .services import RestoreError, restore_ads
 
 
@@ -33,16 +33,6 @@ class AuthorityAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
-
-
-@admin.register(AuthorityAccess)
-class AuthorityAccessAdmin(admin.ModelAdmin):
-    list_display = ["user", "authority", "status", "created_at", "decided_at"]
-    list_filter = ["status"]
-    search_fields = ["user__email", "authority__name"]
-    list_select_related = ["user", "authority"]
-    raw_id_fields = ["user", "authority"]
-    fields = ["user", "authority", "status", "decided_at"]
 
 
 class DriverInline(admin.TabularInline):

@@ -21,6 +21,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
 
 from .models import ADSDocument, AuthorityDecree
+from .services import record_change
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,7 @@ def add_ads_document(document: ADSDocument, upload: UploadedFile, user) -> ADSDo
         document.save()
         # The ADS follows its documents: its new snapshot lists this one.
         reversion.add_to_revision(document.ads)
+        record_change(document.ads)
         reversion.set_user(user)
         reversion.set_comment(f"Ajout du document « {document} »")
     return document
@@ -168,6 +170,7 @@ def delete_ads_document(document: ADSDocument, user) -> None:
         description = str(document)
         document.delete()
         reversion.add_to_revision(ads)
+        record_change(ads)
         reversion.set_user(user)
         reversion.set_comment(f"Suppression du document « {description} »")
         # Only once the row is gone for good: a rollback must not leave it without its file.

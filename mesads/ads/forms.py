@@ -12,6 +12,9 @@ class DateInput(forms.DateInput):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
+ADS_NUMBER_TAKEN = "Ce gestionnaire a déjà une ADS n° {number} : chaque numéro est unique."
+
+
 class YesNoUnknownSelect(forms.NullBooleanSelect):
     def __init__(self, attrs=None):
         super().__init__(attrs)
@@ -80,15 +83,26 @@ class ADSForm(DsfrBaseForm, forms.ModelForm):
         else:
             del self.fields["commune"]
 
-    def clean_number(self) -> str:
-        number = self.cleaned_data["number"].strip()
+    def clean(self):
+        cleaned = super().clean()
+        if not self.instance.pk and self.authority.declares_no_ads:
+            raise forms.ValidationError(
+                "Ce gestionnaire a déclaré n’avoir aucune ADS sur son territoire : retirez "
+                "d’abord cette déclaration pour en enregistrer une."
+            )
+        return cleaned
+
+    def number_is_taken(self, number: str | None = None) -> bool:
+        number = number if number is not None else self.cleaned_data.get("number", "")
         taken = ADS.objects.live().filter(authority=self.authority, number=number)
         if self.instance.pk:
             taken = taken.exclude(pk=self.instance.pk)
-        if taken.exists():
-            raise forms.ValidationError(
-                f"Ce gestionnaire a déjà une ADS n° {number} : chaque numéro est unique."
-            )
+        return taken.exists()
+
+    def clean_number(self) -> str:
+        number = self.cleaned_data["number"].strip()
+        if self.number_is_taken(number):
+            raise forms.ValidationError(ADS_NUMBER_TAKEN.format(number=number))
         return number
 
 

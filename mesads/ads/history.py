@@ -34,6 +34,10 @@ HIDDEN_FIELDS = {
     "size",
     "uploaded_at",
     "uploaded_by",
+    "substantive_change_at",
+    "attested_by",
+    "certified_by",
+    "sent_back_by",
 }
 
 

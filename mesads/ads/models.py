@@ -18,6 +18,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from mesads.geo.models import EPCI, Airport, Commune, Departement
+from mesads.users.models import AuthorityAccess, InspectorGrant, PrefectureMembership
 
 from . import validators
 
@@ -49,6 +50,33 @@ def renewal_overdue_q(today: datetime.date, prefix: str = "") -> Q:
     )
 
 
+ATTESTATION_VALIDITY = datetime.timedelta(days=365)
+
+
+def attestation_due_q(now: datetime.datetime, prefix: str = "") -> Q:
+    return Q(**{f"{prefix}attested_at__isnull": True}) | Q(
+        **{f"{prefix}attested_at__lt": now - ATTESTATION_VALIDITY}
+    )
+
+
+def certified_q(prefix: str = "") -> Q:
+    """Certified by the prefecture, with no substantive change since."""
+    return Q(**{f"{prefix}certified_at__isnull": False}) & (
+        Q(**{f"{prefix}substantive_change_at__isnull": True})
+        | Q(**{f"{prefix}substantive_change_at__lte": F(f"{prefix}certified_at")})
+    )
+
+
+def to_recertify_q(prefix: str = "") -> Q:
+    """Certified once, then changed: the prefecture must look again."""
+    return Q(
+        **{
+            f"{prefix}certified_at__isnull": False,
+            f"{prefix}substantive_change_at__gt": F(f"{prefix}certified_at"),
+        }
+    )
+
+
 def natural_sort_key(number: str) -> str:
     """A key that sorts ADS numbers as people do: ``2`` before ``10``, ``A-7`` before ``A-12``.
 
@@ -63,18 +91,58 @@ def natural_sort_key(number: str) -> str:
 # ---------------------------------------------------------------------------------------
 
 
+def _managed_ids(user):
+    return AuthorityAccess.objects.filter(user=user, status=AuthorityAccess.Status.ACCEPTED).values(
+        "authority_id"
+    )
+
+
 class AuthorityQuerySet(models.QuerySet):
-    def for_user(self, user) -> "AuthorityQuerySet":
-        """The authorities whose register the user may read and edit."""
+    def readable_by(self, user) -> "AuthorityQuerySet":
+        """The authorities whose register the user may read.
+
+        Managers: the authorities they were granted, and those that delegated to them.
+        Prefecture agents and inspectors: every authority of their départements.
+        """
         if not user.is_authenticated or not user.is_active:
             return self.none()
         if user.is_staff:
             return self
-        managed = AuthorityAccess.objects.filter(
-            user=user, status=AuthorityAccess.Status.ACCEPTED
-        ).values("authority_id")
-        # The managers of an EPCI also manage the communes that delegated their ADS to it.
+        managed = _managed_ids(user)
+        departements = PrefectureMembership.objects.filter(
+            user=user, status=PrefectureMembership.Status.ACCEPTED
+        ).values("departement_id")
+        inspected = InspectorGrant.objects.filter(user=user).values("departement_id")
+        return self.filter(
+            Q(pk__in=managed)
+            | Q(delegated_to__in=managed)
+            | Q(departement__in=departements)
+            | Q(departement__in=inspected)
+        )
+
+    def writable_by(self, user) -> "AuthorityQuerySet":
+        """The authorities whose register the user may change (locks aside)."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_staff:
+            return self
+        managed = _managed_ids(user)
         return self.filter(Q(pk__in=managed) | Q(delegated_to__in=managed))
+
+    def supervised_by(self, user) -> "AuthorityQuerySet":
+        """The authorities of the départements whose prefecture staff the user belongs to."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_staff:
+            return self
+        return self.filter(
+            departement__in=PrefectureMembership.objects.filter(
+                user=user, status=PrefectureMembership.Status.ACCEPTED
+            ).values("departement_id")
+        )
+
+    # The historical name: what a user may see.
+    for_user = readable_by
 
     def with_ads_counts(self, today: datetime.date | None = None) -> "AuthorityQuerySet":
         today = today or timezone.localdate()
@@ -144,6 +212,12 @@ class Authority(models.Model):
         "il ne se modifie pas dans l’interface.",
     )
     lock_reason = models.CharField("motif du verrouillage", max_length=300, blank=True)
+    expected_ads_count = models.PositiveIntegerField(
+        "nombre d’ADS attendu",
+        null=True,
+        blank=True,
+        help_text="Renseigné par la préfecture, d’après l’arrêté fixant le nombre d’ADS.",
+    )
 
     objects = AuthorityQuerySet.as_manager()
 
@@ -232,44 +306,6 @@ class Authority(models.Model):
             )
 
 
-class AuthorityAccess(models.Model):
-    """A person's right to manage an authority's register, once accepted."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "En attente"
-        ACCEPTED = "accepted", "Acceptée"
-        REFUSED = "refused", "Refusée"
-        REVOKED = "revoked", "Révoquée"
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
-        related_name="authority_accesses",
-        verbose_name="utilisateur",
-    )
-    authority = models.ForeignKey(
-        Authority, on_delete=models.CASCADE, related_name="accesses", verbose_name="gestionnaire"
-    )
-    status = models.CharField(
-        "statut", max_length=20, choices=Status.choices, default=Status.PENDING
-    )
-    created_at = models.DateTimeField("demandé le", auto_now_add=True)
-    decided_at = models.DateTimeField("décidé le", null=True, blank=True)
-
-    class Meta:
-        verbose_name = "accès à un gestionnaire"
-        verbose_name_plural = "accès aux gestionnaires"
-        constraints = [
-            models.UniqueConstraint(
-                fields=["user", "authority"], name="access_user_authority_unique"
-            )
-        ]
-        indexes = [models.Index(fields=["user", "status"], name="access_user_status_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.user} → {self.authority} ({self.get_status_display()})"
-
-
 # ---------------------------------------------------------------------------------------
 # ADS
 # ---------------------------------------------------------------------------------------
@@ -279,10 +315,22 @@ class ADSQuerySet(models.QuerySet):
     def live(self) -> "ADSQuerySet":
         return self.filter(deleted_at__isnull=True)
 
-    def for_user(self, user) -> "ADSQuerySet":
+    def readable_by(self, user) -> "ADSQuerySet":
         if user.is_authenticated and user.is_active and user.is_staff:
             return self
-        return self.filter(authority__in=Authority.objects.for_user(user).values("pk"))
+        return self.filter(authority__in=Authority.objects.readable_by(user).values("pk"))
+
+    for_user = readable_by
+
+    def attestation_due(self, now: datetime.datetime | None = None) -> "ADSQuerySet":
+        """Never attested by the manager, or last attested over a year ago: « à vérifier »."""
+        return self.filter(attestation_due_q(now or timezone.now()))
+
+    def certified(self) -> "ADSQuerySet":
+        return self.filter(certified_q())
+
+    def to_recertify(self) -> "ADSQuerySet":
+        return self.filter(to_recertify_q())
 
     def new_regime(self) -> "ADSQuerySet":
         return self.filter(creation_date__gte=NEW_REGIME_START)
@@ -393,6 +441,43 @@ class ADS(models.Model):
     drivers_search = models.TextField(blank=True, editable=False)
     is_complete = models.BooleanField("complète", default=False, editable=False)
 
+    # The manager attests the record ("je certifie l'exactitude…") at least yearly; the
+    # prefecture certifies it; a substantive change after that asks for recertification.
+    attested_at = models.DateTimeField("attestée le", null=True, blank=True, editable=False)
+    attested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name="attestée par",
+    )
+    certified_at = models.DateTimeField("certifiée le", null=True, blank=True, editable=False)
+    certified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name="certifiée par",
+    )
+    substantive_change_at = models.DateTimeField(
+        "dernière modification substantielle", null=True, blank=True, editable=False
+    )
+    sent_back_at = models.DateTimeField("renvoyée le", null=True, blank=True, editable=False)
+    sent_back_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name="renvoyée par",
+    )
+    sent_back_comment = models.TextField("motif du renvoi", blank=True, editable=False)
+
     # Optimistic locking: each save increments it; an edit based on an older value fails.
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField("créée le", auto_now_add=True)
@@ -410,6 +495,8 @@ class ADS(models.Model):
                 fields=["authority", "number"],
                 condition=Q(deleted_at__isnull=True),
                 name="ads_number_unique_per_authority",
+                violation_error_message="Ce gestionnaire a déjà une ADS portant ce numéro : "
+                "chaque numéro est unique.",
             ),
             # L3121-1-2: a new-regime ADS stays with its first holder: no attribution date.
             models.CheckConstraint(
@@ -483,6 +570,24 @@ class ADS(models.Model):
     def is_renewal_overdue(self, today: datetime.date | None = None) -> bool:
         due = self.renewal_due_date
         return due is not None and due <= (today or timezone.localdate())
+
+    # --- attestation and certification ----------------------------------------------
+
+    @property
+    def attestation_status(self) -> str:
+        if self.attested_at is None:
+            return "non attestée"
+        if self.attested_at < timezone.now() - ATTESTATION_VALIDITY:
+            return "à vérifier"
+        return "attestée"
+
+    @property
+    def certification_status(self) -> str:
+        if self.certified_at is None:
+            return "non certifiée"
+        if self.substantive_change_at and self.substantive_change_at > self.certified_at:
+            return "à recertifier"
+        return "certifiée"
 
     @property
     def is_deleted(self) -> bool:
@@ -772,3 +877,32 @@ class AuthorityDecree(models.Model):
         super().clean()
         if self.date and self.date > timezone.localdate():
             raise ValidationError({"date": "Cette date ne peut pas être dans le futur."})
+
+
+class RegisterChange(models.Model):
+    """One change to the register, indexed by département and date.
+
+    Written with each revision (``reversion.add_meta``) so that a prefecture's feed of the
+    latest changes is an index range scan, whatever the size of the national history.
+    """
+
+    revision = models.OneToOneField(
+        "reversion.Revision", on_delete=models.CASCADE, related_name="register_change"
+    )
+    ads = models.ForeignKey(ADS, on_delete=models.CASCADE, related_name="changes", null=True)
+    authority = models.ForeignKey(Authority, on_delete=models.CASCADE, related_name="changes")
+    departement = models.ForeignKey(
+        Departement, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField("date", default=timezone.now)
+
+    class Meta:
+        verbose_name = "modification du registre"
+        verbose_name_plural = "modifications du registre"
+        indexes = [
+            models.Index(fields=["departement", "-created_at"], name="change_departement_date_idx"),
+            models.Index(fields=["authority", "-created_at"], name="change_authority_date_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.authority} {self.created_at:%d/%m/%Y %H:%M}"

@@ -12,9 +12,29 @@ from django.utils import timezone
 from .authorities import ensure_authorities
 from .forms import ADSForm, BaseDriverFormSet
 from .history import changed_fields_since
-from .models import ADS, Driver
+from .models import ADS, Driver, RegisterChange
 
-__all__ = ["ConflictError", "delete_ads", "ensure_authorities", "restore_ads", "save_ads"]
+__all__ = [
+    "ConflictError",
+    "delete_ads",
+    "ensure_authorities",
+    "record_change",
+    "restore_ads",
+    "save_ads",
+]
+
+# Fields whose change does not alter what the prefecture certified.
+NOT_SUBSTANTIVE = {"notes", "comment", "version"}
+
+
+def record_change(ads: ADS) -> None:
+    """Index the current revision by département and date (see RegisterChange)."""
+    reversion.add_meta(
+        RegisterChange,
+        ads=ads,
+        authority_id=ads.authority_id,
+        departement_id=ads.authority.departement_id,
+    )
 
 
 @dataclass
@@ -49,6 +69,13 @@ def save_ads(form: ADSForm, formset: BaseDriverFormSet, user, comment: str = "")
 
         drivers = formset.kept_drivers()
         ads.refresh_derived(drivers)
+        if (
+            is_new
+            or set(form.changed_data) - NOT_SUBSTANTIVE
+            or formset.has_changed()
+            or formset.deleted_forms
+        ):
+            ads.substantive_change_at = timezone.now()
         if ads.pk:
             # Removed drivers go first, so that the revision does not follow them.
             for form_ in formset.deleted_forms:
@@ -62,6 +89,7 @@ def save_ads(form: ADSForm, formset: BaseDriverFormSet, user, comment: str = "")
             driver.ads = ads
             driver.save()
         reversion.add_to_revision(ads)
+        record_change(ads)
         reversion.set_user(user)
         reversion.set_comment(comment or ("Création" if is_new else "Modification"))
     return ads
@@ -74,6 +102,7 @@ def delete_ads(ads: ADS, user, comment: str) -> None:
         ads.deleted_at = timezone.now()
         ads.version += 1
         ads.save(update_fields=["deleted_at", "version", "updated_at"])
+        record_change(ads)
         reversion.set_user(user)
         reversion.set_comment(f"Suppression : {comment}")
 
@@ -96,5 +125,6 @@ def restore_ads(ads: ADS, user) -> None:
         ads.deleted_at = None
         ads.version += 1
         ads.save(update_fields=["deleted_at", "version", "updated_at"])
+        record_change(ads)
         reversion.set_user(user)
         reversion.set_comment("Restauration de l’ADS supprimée")

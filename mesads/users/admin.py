@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
-from .models import User
+from .models import AuthorityAccess, InspectorGrant, LoginEvent, PrefectureMembership, User
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -37,3 +37,60 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]}),
     ]
+
+
+@admin.register(AuthorityAccess)
+class AuthorityAccessAdmin(admin.ModelAdmin):
+    list_display = ["user", "authority", "status", "via_prefecture", "created_at", "decided_at"]
+    list_filter = ["status", "via_prefecture"]
+    search_fields = ["user__email", "authority__name"]
+    list_select_related = ["user", "authority"]
+    raw_id_fields = ["user", "authority", "decided_by"]
+    fields = [
+        "user",
+        "authority",
+        "status",
+        "via_prefecture",
+        "message",
+        "decision_comment",
+        "decided_at",
+        "decided_by",
+    ]
+
+
+@admin.register(PrefectureMembership)
+class PrefectureMembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "departement", "status", "created_at", "decided_at"]
+    list_filter = ["status", "departement"]
+    search_fields = ["user__email"]
+    list_select_related = ["user", "departement"]
+    raw_id_fields = ["user", "decided_by"]
+
+
+@admin.register(InspectorGrant)
+class InspectorGrantAdmin(admin.ModelAdmin):
+    list_display = ["user", "departement", "granted_at", "granted_by"]
+    list_filter = ["departement"]
+    search_fields = ["user__email"]
+    list_select_related = ["user", "departement", "granted_by"]
+    raw_id_fields = ["user", "granted_by"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.granted_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(LoginEvent)
+class LoginEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "email", "user", "ip_address"]
+    list_filter = ["kind"]
+    search_fields = ["email", "ip_address"]
+    list_select_related = ["user"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -44,6 +44,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField("actif", default=True)
     date_joined = models.DateTimeField("date d’inscription", default=timezone.now)
 
+    # E-mail notifications, each of which the user may switch off in their profile.
+    notify_access_requests = models.BooleanField(
+        "demandes d’accès à traiter (agents de préfecture)", default=True
+    )
+    notify_access_decisions = models.BooleanField(
+        "décisions sur mes demandes d’accès", default=True
+    )
+    notify_sent_back = models.BooleanField("ADS renvoyées par la préfecture", default=True)
+    notify_changes = models.BooleanField(
+        "modifications des ADS de mon département (agents de préfecture)", default=False
+    )
+
     objects = UserManager()
 
     EMAIL_FIELD = "email"
@@ -69,3 +81,171 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.first_name or self.email
+
+
+class Status(models.TextChoices):
+    PENDING = "pending", "En attente"
+    ACCEPTED = "accepted", "Acceptée"
+    REFUSED = "refused", "Refusée"
+    REVOKED = "revoked", "Révoquée"
+
+
+class AuthorityAccess(models.Model):
+    """A person's right to manage an authority's register, once accepted by the prefecture.
+
+    A prefecture agent who acts as manager of an authority of its département gets one
+    too, marked ``via_prefecture``: the choice is explicit and recorded.
+    """
+
+    Status = Status
+
+    user = models.ForeignKey(
+        User,
+        on_delete=models.CASCADE,
+        related_name="authority_accesses",
+        verbose_name="utilisateur",
+    )
+    authority = models.ForeignKey(
+        "ads.Authority",
+        on_delete=models.CASCADE,
+        related_name="accesses",
+        verbose_name="gestionnaire",
+    )
+    status = models.CharField(
+        "statut", max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    via_prefecture = models.BooleanField(
+        "agent de préfecture agissant comme gestionnaire", default=False
+    )
+    message = models.TextField("message du demandeur", blank=True)
+    decision_comment = models.TextField("motif de la décision", blank=True)
+    created_at = models.DateTimeField("demandé le", auto_now_add=True)
+    decided_at = models.DateTimeField("décidé le", null=True, blank=True)
+    decided_by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="décidé par",
+    )
+
+    class Meta:
+        verbose_name = "accès à un gestionnaire"
+        verbose_name_plural = "accès aux gestionnaires"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "authority"], name="access_user_authority_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["user", "status"], name="access_user_status_idx"),
+            models.Index(fields=["authority", "status"], name="access_authority_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.authority} ({self.get_status_display()})"
+
+
+class PrefectureMembership(models.Model):
+    """Membership of a prefecture's staff, requested by the person, granted by national staff."""
+
+    Status = Status
+
+    user = models.ForeignKey(
+        User,
+        on_delete=models.CASCADE,
+        related_name="prefecture_memberships",
+        verbose_name="utilisateur",
+    )
+    departement = models.ForeignKey(
+        "geo.Departement", on_delete=models.PROTECT, related_name="+", verbose_name="département"
+    )
+    status = models.CharField(
+        "statut", max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    message = models.TextField("message du demandeur", blank=True)
+    created_at = models.DateTimeField("demandé le", auto_now_add=True)
+    decided_at = models.DateTimeField("décidé le", null=True, blank=True)
+    decided_by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="décidé par",
+    )
+
+    class Meta:
+        verbose_name = "agent de préfecture"
+        verbose_name_plural = "agents de préfecture"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "departement"], name="prefecture_membership_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["user", "status"], name="prefecture_user_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} – préfecture {self.departement_id} ({self.get_status_display()})"
+
+
+class InspectorGrant(models.Model):
+    """Read-only access (police, CPAM…) to the ADS of a département, granted by national staff."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="inspector_grants", verbose_name="utilisateur"
+    )
+    departement = models.ForeignKey(
+        "geo.Departement", on_delete=models.PROTECT, related_name="+", verbose_name="département"
+    )
+    granted_at = models.DateTimeField("accordé le", auto_now_add=True)
+    granted_by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="accordé par",
+    )
+
+    class Meta:
+        verbose_name = "accès en lecture (contrôleur)"
+        verbose_name_plural = "accès en lecture (contrôleurs)"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "departement"], name="inspector_grant_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} – lecture {self.departement_id}"
+
+
+class LoginEvent(models.Model):
+    """Audit of logins, logouts and failed logins, for national staff."""
+
+    class Kind(models.TextChoices):
+        LOGIN = "login", "Connexion"
+        LOGOUT = "logout", "Déconnexion"
+        FAILED = "failed", "Échec de connexion"
+
+    kind = models.CharField("événement", max_length=10, choices=Kind.choices)
+    user = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="utilisateur",
+    )
+    email = models.CharField("adresse saisie", max_length=254, blank=True)
+    ip_address = models.GenericIPAddressField("adresse IP", null=True, blank=True)
+    user_agent = models.CharField("navigateur", max_length=300, blank=True)
+    created_at = models.DateTimeField("date", auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "événement de connexion"
+        verbose_name_plural = "journal des connexions"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.email} {self.created_at:%d/%m/%Y %H:%M}"

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import IntegrityError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -8,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from ..access import get_ads_for_user, get_authority_for_user
 from ..filters import ADSFilterForm
-from ..forms import ADSDeleteForm, ADSForm, DriverFormSet
+from ..forms import ADS_NUMBER_TAKEN, ADSDeleteForm, ADSForm, DriverFormSet
 from ..models import ADS
 from ..services import ConflictError, RestoreError, delete_ads, restore_ads, save_ads
 
@@ -61,6 +62,12 @@ def _edit(request, authority, ads: ADS | None):
                 saved = save_ads(form, formset, request.user, form.cleaned_data["comment"])
             except ConflictError as error:
                 conflict = error
+            except IntegrityError:
+                # Two people declared the same number at the same moment: the database
+                # constraint caught what the form's check could not see yet.
+                if not form.number_is_taken():
+                    raise
+                form.add_error("number", ADS_NUMBER_TAKEN.format(number=form.instance.number))
             else:
                 messages.success(
                     request,

@@ -11,9 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from mesads.ads.forms import ADSForm, DriverFormSet
-from mesads.ads.models import ADS, Authority, AuthorityAccess
+from mesads.ads.models import ADS, Authority
 from mesads.ads.services import save_ads
-from mesads.users.models import User
+from mesads.users.models import AuthorityAccess, User
 
 DEMO_PASSWORD = "demo-mesads-2026"  # noqa: S105 (documented demo credentials)
 DEMO_COMMUNE = "30189"  # Nîmes
