@@ -36,7 +36,15 @@ from mesads.geo.models import EPCI, Commune
 
 from . import validators
 from .authorities import ensure_authorities
-from .models import ADS, NEW_REGIME_START, RENEWAL_YEARS, Authority, Driver, add_years
+from .models import (
+    ADS,
+    NEW_REGIME_START,
+    RENEWAL_YEARS,
+    Authority,
+    Driver,
+    RegisterChange,
+    add_years,
+)
 
 HISTORY_COMMENT = "Création (jeu de données généré)"
 DEFAULT_BATCH_SIZE = 5000
@@ -471,6 +479,7 @@ class _Writer:
             self.ads_db = router.db_for_write(ADS)
             self.driver_db = router.db_for_write(Driver)
             self.now = timezone.now()
+            self.departement_of = dict(Authority.objects.values_list("pk", "departement_id"))
 
     def write(self, batch: list[tuple[ADS, list[Driver]]]) -> None:
         for ads, drivers in batch:
@@ -501,6 +510,18 @@ class _Writer:
                 for driver in drivers
             )
         Version.objects.bulk_create(versions)
+        # The index behind the prefectures' feed of changes (what reversion.add_meta
+        # writes for a revision saved by the application).
+        RegisterChange.objects.bulk_create(
+            RegisterChange(
+                revision=revision,
+                ads=ads,
+                authority_id=ads.authority_id,
+                departement_id=self.departement_of[ads.authority_id],
+                created_at=self.now,
+            )
+            for revision, (ads, _) in zip(revisions, batch, strict=True)
+        )
         self.report.revisions += len(revisions)
         self.report.versions += len(versions)
 
