@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "reversion",
     "import_export",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "mesads.core",
     "mesads.users",
     "mesads.geo",
@@ -202,6 +204,19 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
+}
+
+# Background work (e-mails, large imports) goes through django-tasks. Immediate by default
+# (tests, `make run`); production sets TASKS_BACKEND=database and runs
+# `python manage.py db_worker`.
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+            "database": "django_tasks_db.DatabaseBackend",
+        }[env.str("TASKS_BACKEND", default="immediate")],
+        "QUEUES": ["default", "emails", "imports"],
+    }
 }
 
 DSFR_MARK_OPTIONAL_FIELDS = True
