@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "mesads.users",
     "mesads.geo",
     "mesads.ads",
+    "mesads.exchange",
 ]
 
 MIDDLEWARE = [

@@ -10,6 +10,9 @@ urlpatterns = [
     path("", include("mesads.core.urls")),
     path("compte/", include("mesads.users.urls")),
     path("", include("mesads.ads.urls", namespace="ads")),
+    path("acces/", include("mesads.users.urls_access", namespace="access")),
+    path("prefecture/", include("mesads.ads.urls_prefecture", namespace="prefecture")),
+    path("exports/", include("mesads.exchange.urls", namespace="exchange")),
     path("admin/", admin.site.urls),
 ]
 

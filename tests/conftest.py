@@ -99,6 +99,43 @@ def pending_user(nimes) -> User:
 
 
 @pytest.fixture
+def prefecture_agent(gard) -> User:
+    """An agent of the Gard prefecture (Nîmes and Alès are in the Gard)."""
+    user = User.objects.create_user(
+        "agent@gard.gouv.fr", "mot-de-passe-de-test", first_name="Claude"
+    )
+    PrefectureMembership.objects.create(
+        user=user, departement=gard, status=PrefectureMembership.Status.ACCEPTED
+    )
+    return user
+
+
+@pytest.fixture
+def other_prefecture_agent(herault) -> User:
+    """An agent of another département's prefecture (Hérault)."""
+    user = User.objects.create_user("agent@herault.gouv.fr", "mot-de-passe-de-test")
+    PrefectureMembership.objects.create(
+        user=user, departement=herault, status=PrefectureMembership.Status.ACCEPTED
+    )
+    return user
+
+
+@pytest.fixture
+def inspector(gard) -> User:
+    """A read-only inspector (police, CPAM) of the Gard."""
+    user = User.objects.create_user("controle@police.gard.fr", "mot-de-passe-de-test")
+    InspectorGrant.objects.create(user=user, departement=gard)
+    return user
+
+
+@pytest.fixture
+def other_inspector(herault) -> User:
+    user = User.objects.create_user("controle@police.herault.fr", "mot-de-passe-de-test")
+    InspectorGrant.objects.create(user=user, departement=herault)
+    return user
+
+
+@pytest.fixture
 def staff(db) -> User:
     return User.objects.create_user(
         "equipe@transports.gouv.fr", "mot-de-passe-de-test", is_staff=True, first_name="Dominique"
