@@ -4,7 +4,7 @@ import pytest
 
 from mesads.ads.models import ADS, Authority, Driver
 from mesads.geo.models import EPCI, Commune, Departement
-from mesads.users.models import AuthorityAccess, User
+from mesads.users.models import AuthorityAccess, InspectorGrant, PrefectureMembership, User
 
 
 @pytest.fixture(autouse=True)
