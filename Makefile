@@ -16,6 +16,7 @@ install: $(STAMP)
 
 migrate: install
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
 
 demo: migrate
 	$(PY) manage.py load_geography

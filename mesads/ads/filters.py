@@ -1,10 +1,11 @@
 from django import forms
-from dsfr.forms import DsfrBaseForm
+
+from mesads.core.forms import SearchForm
 
 from .models import ADSQuerySet
 
 
-class ADSFilterForm(DsfrBaseForm):
+class ADSFilterForm(SearchForm):
     """Search and filters of an authority's ADS list (GET parameters)."""
 
     q = forms.CharField(

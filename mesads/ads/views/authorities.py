@@ -6,11 +6,13 @@ from django.db.models import Q
 from django.shortcuts import redirect, render
 from dsfr.forms import DsfrBaseForm
 
+from mesads.core.forms import SearchForm
+
 from ..access import AUTHORITY_RELATED, get_authority_for_user
 from ..models import ADS, Authority
 
 
-class AuthoritySearchForm(DsfrBaseForm):
+class AuthoritySearchForm(SearchForm):
     q = forms.CharField(
         label="Rechercher un gestionnaire",
         help_text="Nom, code INSEE, SIREN ou code de département",
