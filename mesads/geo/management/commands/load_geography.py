@@ -73,7 +73,9 @@ class Command(BaseCommand):
     ) -> None:
         # The counts of each step were printed as progress; this is the conclusion.
         if authorities is not None:
-            self.stdout.write(f"Gestionnaires d'ADS : {_describe(authorities)}")
+            created = sum(counts["created"] for counts in authorities.values())
+            updated = sum(counts["updated"] for counts in authorities.values())
+            self.stdout.write(f"Gestionnaires d’ADS : {created} créés, {updated} mis à jour")
         if dry_run:
             self.stdout.write(
                 self.style.WARNING("Simulation (--dry-run) : aucune modification enregistrée.")
@@ -86,13 +88,6 @@ class Command(BaseCommand):
                     f"Géographie inchangée : la base est déjà à jour ({report.source})."
                 )
             )
-
-
-def _describe(result: dict[str, Any]) -> str:
-    return ", ".join(
-        f"{key} ({_describe(value)})" if isinstance(value, dict) else f"{key} {value}"
-        for key, value in result.items()
-    )
 
 
 def ensure_authorities(progress: Callable[[str], None] | None) -> dict[str, Any] | None:
