@@ -92,9 +92,16 @@ def natural_sort_key(number: str) -> str:
 
 
 def _managed_ids(user):
-    return AuthorityAccess.objects.filter(user=user, status=AuthorityAccess.Status.ACCEPTED).values(
-        "authority_id"
-    )
+    # A prefecture agent's "act as manager" access lasts only while the agent still
+    # belongs to that département's prefecture, however the membership was ended.
+    agent_departements = PrefectureMembership.objects.filter(
+        user=user, status=PrefectureMembership.Status.ACCEPTED
+    ).values("departement_id")
+    return AuthorityAccess.objects.filter(
+        Q(via_prefecture=False) | Q(authority__departement__in=agent_departements),
+        user=user,
+        status=AuthorityAccess.Status.ACCEPTED,
+    ).values("authority_id")
 
 
 class AuthorityQuerySet(models.QuerySet):

@@ -74,3 +74,24 @@ def headers(driver_blocks: int) -> list[str]:
     return [c.header for c in AUTHORITY_COLUMNS + ADS_COLUMNS + STATUS_COLUMNS] + [
         driver_header(i, c) for i in range(1, driver_blocks + 1) for c in DRIVER_COLUMNS
     ]
+
+
+# A cell starting with one of these is run as a formula by spreadsheet programs (CSV
+# injection). CSV exports prefix it with an apostrophe, as a person would type it, and CSV
+# imports take that apostrophe off. A text that already starts with an apostrophe followed
+# by one of these (or another apostrophe) gets one more, so that the round trip gives back
+# exactly what was exported; "'quoted" is left alone. XLSX exports keep the value as it is,
+# in a text cell (never a formula) with Excel's "quote prefix" mark: XLSX imports must not
+# unescape.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_ESCAPED = (*FORMULA_TRIGGERS, "'")
+
+
+def escape_formula(text: str) -> str:
+    if text.startswith(_ESCAPED) and (text[0] != "'" or text[1:].startswith(_ESCAPED)):
+        return "'" + text
+    return text
+
+
+def unescape_formula(text: str) -> str:
+    return text[1:] if text.startswith("'") and text[1:].startswith(_ESCAPED) else text

@@ -1,0 +1,209 @@
+"""Time, peak memory and SQL queries of the register's exports at national scale (PostgreSQL).
+
+    .venv/bin/python bench/export.py [--runs 3]
+
+Uses DATABASE_URL, default postgres://postgres@127.0.0.1:5432/mesads_bench (created if
+missing; dropped and created again if its schema cannot be migrated). If it holds fewer
+than 60,000 ADS it is filled first: migrate, load_geography, generate_registry --ads 60000
+--seed 1 (a third of the ADS in Paris).
+
+Each export runs in a fresh process, through Django's full request/response cycle (the
+Paris département as a Paris prefecture agent, the country as national staff), the file
+read to its last byte and thrown away; the command is measured too. Peak memory is the
+child process's maximum resident set size (``os.wait4``). Targets: Paris XLSX < 3 s,
+national CSV < 5 s, national XLSX < 20 s, each under 150 MB.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesads.settings")
+DEFAULT_DB = "mesads_bench"
+os.environ.setdefault("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{DEFAULT_DB}")
+
+TARGET_ADS = 60_000
+PARIS_AGENT = "bench-export-prefecture75@mesads.example"
+STAFF = "bench-export-staff@mesads.example"
+# name: (URL, or "command:FORMAT"; the département measured, None for the country; user;
+# target in seconds)
+CASES = {
+    "Paris (75) XLSX": ("/exports/departements/75/xlsx/", "75", PARIS_AGENT, 3),
+    "Paris (75) CSV": ("/exports/departements/75/csv/", "75", PARIS_AGENT, None),
+    "France CSV": ("/exports/national/csv/", None, STAFF, 5),
+    "France XLSX": ("/exports/national/xlsx/", None, STAFF, 20),
+    "France CSV (commande)": ("command:csv", None, None, 5),
+    "France XLSX (commande)": ("command:xlsx", None, None, 20),
+}
+MEMORY_LIMIT_MB = 150
+
+
+def psql(*args: str) -> str:
+    command = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1", *args]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def database_name() -> str | None:
+    url = os.environ["DATABASE_URL"]
+    return url.rsplit("/", 1)[-1] if url.startswith("postgres") else None
+
+
+def ensure_database(recreate: bool = False) -> None:
+    name = database_name()
+    if name is None:
+        return
+    if recreate:
+        print(f"Schema out of date: dropping and creating {name} again…", flush=True)
+        psql("-qc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', "postgres")
+    exists = psql("-tAc", f"SELECT 1 FROM pg_database WHERE datname='{name}'", "postgres")
+    if not exists:
+        psql("-qc", f'CREATE DATABASE "{name}"', "postgres")
+
+
+def prepare() -> None:
+    """Migrate (recreating an outdated database), fill, and create the two users."""
+    ensure_database()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    try:
+        call_command("migrate", verbosity=0)
+    except Exception as error:  # an outdated or foreign schema: start again from scratch
+        print(f"migrate failed ({error.__class__.__name__}: {error})", flush=True)
+        connection.close()
+        ensure_database(recreate=True)
+        call_command("migrate", verbosity=0)
+
+    from mesads.ads.models import ADS
+    from mesads.geo.models import Departement
+    from mesads.users.models import PrefectureMembership, User
+
+    if ADS.objects.count() < TARGET_ADS:
+        print("Filling the database (geography, then 60,000 ADS)…", flush=True)
+        call_command("load_geography", verbosity=0)
+        start = time.perf_counter()
+        call_command("generate_registry", ads=TARGET_ADS, seed=1, verbosity=0)
+        print(f"generate_registry --ads {TARGET_ADS}: {time.perf_counter() - start:.1f} s")
+    agent, _ = User.objects.get_or_create(email=PARIS_AGENT)
+    PrefectureMembership.objects.update_or_create(
+        user=agent,
+        departement=Departement.objects.get(code="75"),
+        defaults={"status": PrefectureMembership.Status.ACCEPTED},
+    )
+    User.objects.update_or_create(email=STAFF, defaults={"is_staff": True})
+
+
+def run_case(name: str) -> None:
+    """In the child process: one export, its figures as JSON on stdout."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from mesads.ads.models import ADS
+    from mesads.users.models import User
+
+    target, departement, email, _ = CASES[name]
+    if target.startswith("command:"):
+        export_format = target.split(":")[1]
+        with tempfile.TemporaryDirectory() as directory:
+            output = Path(directory) / f"export.{export_format}"
+            with CaptureQueriesContext(connection) as queries:
+                start = time.perf_counter()
+                call_command("export_ads", str(output), verbosity=0)
+                seconds = time.perf_counter() - start
+            size = output.stat().st_size
+    else:
+        client = Client(HTTP_HOST="localhost")
+        client.force_login(User.objects.get(email=email))
+        with CaptureQueriesContext(connection) as queries:
+            start = time.perf_counter()
+            response = client.get(target)
+            assert response.status_code == 200, response.status_code
+            size = sum(len(chunk) for chunk in response.streaming_content)
+            response.close()
+            seconds = time.perf_counter() - start
+    rows = ADS.objects.live()
+    if departement:
+        rows = rows.filter(authority__departement__code=departement)
+    print(
+        json.dumps(
+            {"seconds": seconds, "queries": len(queries), "bytes": size, "rows": rows.count()}
+        )
+    )
+
+
+def measure(name: str) -> dict:
+    """One fresh child process; its peak resident memory from the kernel."""
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--case", name], stdout=subprocess.PIPE, text=True
+    )
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise SystemExit(f"{name}: the child process failed ({child.returncode})")
+    figures = json.loads(output.strip().splitlines()[-1])
+    figures["peak_mb"] = usage.ru_maxrss / 1024  # kilobytes on Linux
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3, help="runs per export (median time)")
+    parser.add_argument("--case", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.case:
+        run_case(args.case)
+        return
+
+    prepare()
+    print(f"\n{args.runs} run(s) per export, each in a fresh process; median time, max memory.\n")
+    header = (
+        f"{'export':<24} {'ADS':>7} {'seconds':>8} {'ADS/s':>8} {'peak MB':>8} "
+        f"{'SQL':>4} {'size MB':>8}  target"
+    )
+    print(header)
+    print("-" * len(header))
+    failed = []
+    for name, (*_, target) in CASES.items():
+        runs = [measure(name) for _ in range(args.runs)]
+        seconds = statistics.median(r["seconds"] for r in runs)
+        peak = max(r["peak_mb"] for r in runs)
+        first = runs[0]
+        verdict = []
+        if target:
+            verdict.append(f"< {target} s {'ok' if seconds < target else 'MISSED'}")
+            if seconds >= target:
+                failed.append(name)
+        verdict.append(f"< {MEMORY_LIMIT_MB} MB {'ok' if peak < MEMORY_LIMIT_MB else 'MISSED'}")
+        if peak >= MEMORY_LIMIT_MB:
+            failed.append(name)
+        print(
+            f"{name:<24} {first['rows']:>7} {seconds:>8.2f} {first['rows'] / seconds:>8.0f} "
+            f"{peak:>8.0f} {first['queries']:>4} {first['bytes'] / 1e6:>8.1f}  "
+            + ", ".join(verdict),
+            flush=True,
+        )
+    load = os.getloadavg()[0]
+    print(f"\nload average (1 min) at the end: {load:.1f} on {os.cpu_count()} CPUs")
+    if failed:
+        raise SystemExit(f"Targets missed: {', '.join(sorted(set(failed)))}")
+
+
+if __name__ == "__main__":
+    main()
