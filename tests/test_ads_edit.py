@@ -101,6 +101,7 @@ NEW_ADS = {
     "drivers-0-card_number": "CP-30-0042",
     "drivers-0-lease_start_date": "2020-01-15",
     "comment": "Reprise du registre papier",
+    "attest": "on",
 }
 
 
@@ -115,7 +116,7 @@ def declare(client, authority, **changes) -> tuple[dict, object]:
 def edit(client, ads: ADS, **changes):
     """Open the edit page, change some fields, submit it."""
     url = reverse("ads:edit", args=[ads.pk])
-    data = {**form_fields(client.get(url)), **changes}
+    data = {**form_fields(client.get(url)), "attest": "on", **changes}
     data = {name: value for name, value in data.items() if value is not None}
     return client.post(url, data, follow=True)
 
@@ -385,9 +386,12 @@ def test_a_save_based_on_an_outdated_page_is_a_conflict(client, manager, colleag
     theirs = form_fields(client.get(url))
     assert mine["version"] == theirs["version"] == "1"
 
-    first = client.post(url, {**theirs, "holder_name": "Taxi Costières", "vehicle_pmr": "false"})
+    first = client.post(
+        url,
+        {**theirs, "attest": "on", "holder_name": "Taxi Costières", "vehicle_pmr": "false"},
+    )
     client.force_login(manager)
-    second = client.post(url, {**mine, "holder_name": "Taxi Camargue"})
+    second = client.post(url, {**mine, "attest": "on", "holder_name": "Taxi Camargue"})
 
     assert first.status_code == 302
     assert second.status_code == 409
@@ -414,7 +418,7 @@ def test_a_conflict_on_an_ads_without_history_says_so(client, manager, colleague
     edit(client, complete_ads, holder_name="Taxi Costières")
     client.force_login(manager)
 
-    response = client.post(url, {**mine, "holder_name": "Taxi Camargue"})
+    response = client.post(url, {**mine, "attest": "on", "holder_name": "Taxi Camargue"})
 
     assert response.status_code == 409
     page = response.content.decode()
@@ -434,7 +438,7 @@ def test_a_change_of_drivers_alone_is_also_a_conflict(client, manager, colleague
     edit(client, ads, **{"drivers-0-card_number": "CP-30-9999"})
     client.force_login(manager)
 
-    response = client.post(url, {**mine, "notes": "Vérifié en mairie"})
+    response = client.post(url, {**mine, "attest": "on", "notes": "Vérifié en mairie"})
 
     assert response.status_code == 409
     assert "Les conducteurs ou les documents ont été modifiés." in response.content.decode()

@@ -517,6 +517,7 @@ def test_an_epci_ads_is_placed_in_one_of_its_member_communes(
         "vehicle_low_emission": "unknown",
         "drivers-TOTAL_FORMS": "0",
         "drivers-INITIAL_FORMS": "0",
+        "attest": "on",
     }
     refused = client.post(url, {**data, "commune": ales.commune.pk})
     assert refused.status_code == 200

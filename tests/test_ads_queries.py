@@ -16,8 +16,8 @@ from mesads.geo.models import Airport, Commune
 
 pytestmark = pytest.mark.django_db
 
-LIST_QUERIES = 7
-DETAIL_QUERIES = 7
+LIST_QUERIES = 9  # + the menu (is the user a prefecture agent?) + may the user write
+DETAIL_QUERIES = 9  # + the menu, + what the user may do: attest, certify (one query)
 HISTORY_QUERIES = 8
 AUTHORITY_LIST_QUERIES = 6
 DASHBOARD_QUERIES = 8

@@ -264,7 +264,7 @@ def test_an_invalid_phone_number_is_refused(nimes):
 
 
 def ads_form(authority, number: str, instance: ADS | None = None) -> ADSForm:
-    data = {"number": number, "in_use": "", "vehicle_pmr": "unknown"}
+    data = {"number": number, "in_use": "", "vehicle_pmr": "unknown", "attest": "on"}
     data["vehicle_low_emission"] = "unknown"
     return ADSForm(data, instance=instance, authority=authority)
 
@@ -489,6 +489,7 @@ def test_a_vacant_ads_needs_only_its_creation_date(nimes):
 def save_through_the_form(ads: ADS, user, **changes) -> ADS:
     data = {
         "version": ads.version,
+        "attest": "on",
         "number": ads.number,
         "creation_date": ads.creation_date or "",
         "attribution_date": ads.attribution_date or "",

@@ -57,6 +57,8 @@ def test_manager_logs_in_and_declares_an_ads(page, manager, nimes):
     page.get_by_label("Immatriculation du véhicule").fill("ab 123 cd")
     page.get_by_label("Nom et prénom").fill("Léa Fabre")
     page.get_by_label("Statut").select_option("titulaire_exploitant")
+    # The design system draws the box over the label: a person clicks the label.
+    page.get_by_text("Je certifie l’exactitude des informations saisies").click()
     page.get_by_role("button", name="Enregistrer").click()
 
     page.get_by_role("heading", name="ADS n° 42").wait_for()

@@ -25,6 +25,9 @@ _CONTROLLED = (
     "SECURE_SSL_REDIRECT",
     "SECURE_HSTS_SECONDS",
     "CSRF_TRUSTED_ORIGINS",
+    "SESSION_IDLE_TIMEOUT",
+    "SESSION_ABSOLUTE_TIMEOUT",
+    "TRUSTED_PROXY_COUNT",
 )
 
 
@@ -137,3 +140,111 @@ def test_whitenoise_comes_right_after_the_security_middleware():
         "django.middleware.security.SecurityMiddleware",
         "whitenoise.middleware.WhiteNoiseMiddleware",
     ]
+
+
+# --- security settings ------------------------------------------------------------------
+
+
+def read_values(names: list[str], **variables: str) -> dict:
+    command = (
+        "import json; from django.conf import settings; "
+        f"print(json.dumps({{name: getattr(settings, name, None) for name in {names!r}}}))"
+    )
+    result = run_manage("shell", "--no-startup", "--command", command, **variables)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+_TRANSPORT = [
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "SESSION_COOKIE_HTTPONLY",
+    "SESSION_COOKIE_SAMESITE",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
+    "SECURE_PROXY_SSL_HEADER",
+    "TRUSTED_PROXY_COUNT",
+]
+
+
+def test_production_mode_sends_cookies_over_https_only_and_asks_for_hsts():
+    assert read_values(_TRANSPORT, **production()) == {
+        "SESSION_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SECURE": True,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SECURE_SSL_REDIRECT": True,
+        "SECURE_HSTS_SECONDS": 365 * 24 * 3600,
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
+        "SECURE_HSTS_PRELOAD": True,
+        "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
+        # The client's address is read from the proxy's X-Forwarded-For entry.
+        "TRUSTED_PROXY_COUNT": 1,
+    }
+
+
+def test_a_developer_machine_works_over_plain_http_and_ignores_x_forwarded_for():
+    values = read_values(_TRANSPORT)
+
+    assert values["SESSION_COOKIE_SECURE"] is False
+    assert values["CSRF_COOKIE_SECURE"] is False
+    assert values["SECURE_HSTS_SECONDS"] == 0
+    assert values["TRUSTED_PROXY_COUNT"] == 0
+    assert values["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_session_timeouts_come_from_the_environment():
+    names = ["SESSION_IDLE_TIMEOUT", "SESSION_ABSOLUTE_TIMEOUT", "SESSION_COOKIE_AGE"]
+
+    assert read_values(names) == {
+        "SESSION_IDLE_TIMEOUT": 30 * 60,
+        "SESSION_ABSOLUTE_TIMEOUT": 12 * 3600,
+        "SESSION_COOKIE_AGE": 12 * 3600,
+    }
+    assert read_values(names, SESSION_IDLE_TIMEOUT="600", SESSION_ABSOLUTE_TIMEOUT="28800") == {
+        "SESSION_IDLE_TIMEOUT": 600,
+        "SESSION_ABSOLUTE_TIMEOUT": 28800,
+        "SESSION_COOKIE_AGE": 28800,
+    }
+
+
+_PRODUCTION_RESPONSE = """
+from django.test import Client
+client = Client(HTTP_HOST="mesads.example")
+plain = client.get("/compte/deconnexion/")
+print("plain", plain.status_code, plain.headers.get("Location"))
+secure = client.get("/compte/deconnexion/", secure=True)
+print("secure", secure.status_code)
+print("hsts", secure.headers.get("Strict-Transport-Security"))
+print("csp", secure.headers.get("Content-Security-Policy"))
+"""
+
+
+def test_production_responses_carry_hsts_and_the_content_security_policy():
+    # The logout URL answers GET with 405 without rendering a template (production
+    # static files need collectstatic) or touching the database.
+    result = run_manage("shell", "--no-startup", "--command", _PRODUCTION_RESPONSE, **production())
+    assert result.returncode == 0, result.stderr
+    keys = ("plain", "secure", "hsts", "csp")
+    lines = dict(line.split(" ", 1) for line in result.stdout.splitlines() if line.startswith(keys))
+
+    assert lines["plain"] == "301 https://mesads.example/compte/deconnexion/"
+    assert lines["secure"] == "405"
+    assert lines["hsts"] == "max-age=31536000; includeSubDomains; preload"
+    assert "script-src 'self' 'nonce-" in lines["csp"]
+    assert "'unsafe-inline'" not in lines["csp"]
+
+
+def test_the_security_middleware_order():
+    middleware = settings.MIDDLEWARE
+    position = middleware.index
+
+    assert "mesads.users.middleware.CSPMiddleware" in middleware
+    # The session clock needs the user (authentication) and says why it logged out
+    # (messages); django-axes must stay last.
+    timeout = position("mesads.users.middleware.SessionTimeoutMiddleware")
+    assert timeout > position("django.contrib.auth.middleware.AuthenticationMiddleware")
+    assert timeout > position("django.contrib.messages.middleware.MessageMiddleware")
+    assert middleware[-1] == "axes.middleware.AxesMiddleware"

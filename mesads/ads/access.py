@@ -35,6 +35,13 @@ def ensure_writable(authority: Authority, user) -> None:
         )
 
 
+def can_write(user, authority: Authority) -> bool:
+    """Whether the pages should offer this user to change the authority's register."""
+    if authority.is_locked:
+        return False
+    return user.is_staff or Authority.objects.writable_by(user).filter(pk=authority.pk).exists()
+
+
 def get_authority_for_user(user, authority_id: int, *, write: bool = False) -> Authority:
     authority = get_object_or_404(
         Authority.objects.for_user(user).select_related(*AUTHORITY_RELATED), pk=authority_id

@@ -1,7 +1,9 @@
 from django import forms
+from django.utils import timezone
 
 from mesads.core.forms import SearchForm
 
+from .certification import attested_q, never_certified_q
 from .models import ADSQuerySet
 
 
@@ -35,6 +37,25 @@ class ADSFilterForm(SearchForm):
     )
     cpam = forms.BooleanField(label="Conventionnées CPAM", required=False)
     pmr = forms.BooleanField(label="Véhicule accessible (PMR)", required=False)
+    attestation = forms.ChoiceField(
+        label="Attestation du gestionnaire",
+        required=False,
+        choices=[
+            ("", "Toutes"),
+            ("a_verifier", "À vérifier (pas attestées depuis un an, ou jamais)"),
+            ("attestee", "Attestées"),
+        ],
+    )
+    certification = forms.ChoiceField(
+        label="Certification de la préfecture",
+        required=False,
+        choices=[
+            ("", "Toutes"),
+            ("certifiee", "Certifiées"),
+            ("a_recertifier", "À recertifier"),
+            ("non_certifiee", "Non certifiées"),
+        ],
+    )
     renouvellement = forms.BooleanField(label="Renouvellement dépassé", required=False)
 
     def apply(self, queryset: ADSQuerySet) -> ADSQuerySet:
@@ -60,6 +81,16 @@ class ADSFilterForm(SearchForm):
             queryset = queryset.filter(vehicle_pmr=True)
         if data["renouvellement"]:
             queryset = queryset.renewal_overdue()
+        if data["attestation"] == "a_verifier":
+            queryset = queryset.attestation_due()
+        elif data["attestation"] == "attestee":
+            queryset = queryset.filter(attested_q(timezone.now()))
+        if data["certification"] == "certifiee":
+            queryset = queryset.certified()
+        elif data["certification"] == "a_recertifier":
+            queryset = queryset.to_recertify()
+        elif data["certification"] == "non_certifiee":
+            queryset = queryset.filter(never_certified_q())
         return queryset
 
     @property

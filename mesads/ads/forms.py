@@ -30,6 +30,16 @@ class ADSForm(DsfrBaseForm, forms.ModelForm):
         required=False,
         max_length=255,
     )
+    # The manager vouches for the record at each save (and at least once a year): the
+    # prefecture certifies what the manager attested.
+    attest = forms.BooleanField(
+        label="Je certifie l’exactitude des informations saisies",
+        help_text="Obligatoire pour enregistrer : la date et votre nom sont conservés.",
+        required=True,
+        error_messages={
+            "required": "Cochez cette case pour certifier l’exactitude des informations saisies."
+        },
+    )
 
     class Meta:
         model = ADS
@@ -82,15 +92,6 @@ class ADSForm(DsfrBaseForm, forms.ModelForm):
             self.fields["commune"].required = False
         else:
             del self.fields["commune"]
-
-    def clean(self):
-        cleaned = super().clean()
-        if not self.instance.pk and self.authority.declares_no_ads:
-            raise forms.ValidationError(
-                "Ce gestionnaire a déclaré n’avoir aucune ADS sur son territoire : retirez "
-                "d’abord cette déclaration pour en enregistrer une."
-            )
-        return cleaned
 
     def number_is_taken(self, number: str | None = None) -> bool:
         number = number if number is not None else self.cleaned_data.get("number", "")

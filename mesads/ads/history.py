@@ -35,6 +35,12 @@ HIDDEN_FIELDS = {
     "uploaded_at",
     "uploaded_by",
     "substantive_change_at",
+    # Attesting, certifying and sending back are revisions of their own, named by their
+    # comment; attestation, renewed at every save, would otherwise clutter each entry.
+    "attested_at",
+    "certified_at",
+    "sent_back_at",
+    "sent_back_comment",
     "attested_by",
     "certified_by",
     "sent_back_by",

@@ -662,8 +662,18 @@ class ADS(models.Model):
                     errors.setdefault("commune", []).append(
                         "Cette commune n’est pas membre de l’EPCI gestionnaire."
                     )
+            else:
+                errors.setdefault("commune", []).append(
+                    "Seule une ADS délivrée par un EPCI indique sa commune de stationnement : "
+                    "laissez ce champ vide."
+                )
         if errors:
             raise ValidationError(errors)
+        if self._state.adding and self.authority_id and self.authority.declares_no_ads:
+            raise ValidationError(
+                "Ce gestionnaire a déclaré n’avoir aucune ADS sur son territoire : retirez "
+                "d’abord cette déclaration pour en enregistrer une."
+            )
 
     def validate_drivers(self, drivers: list["Driver"]) -> list[str]:
         """Rules that span the ADS and its drivers; returns French messages."""
@@ -893,8 +903,9 @@ class RegisterChange(models.Model):
     latest changes is an index range scan, whatever the size of the national history.
     """
 
-    revision = models.OneToOneField(
-        "reversion.Revision", on_delete=models.CASCADE, related_name="register_change"
+    # A bulk import is one revision that changes many ADS: one row for each.
+    revision = models.ForeignKey(
+        "reversion.Revision", on_delete=models.CASCADE, related_name="register_changes"
     )
     ads = models.ForeignKey(ADS, on_delete=models.CASCADE, related_name="changes", null=True)
     authority = models.ForeignKey(Authority, on_delete=models.CASCADE, related_name="changes")

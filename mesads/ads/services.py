@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 # Fields whose change does not alter what the prefecture certified.
-NOT_SUBSTANTIVE = {"notes", "comment", "version"}
+NOT_SUBSTANTIVE = {"notes", "comment", "version", "attest"}
 
 
 def record_change(ads: ADS) -> None:
@@ -76,23 +76,42 @@ def save_ads(form: ADSForm, formset: BaseDriverFormSet, user, comment: str = "")
             or formset.deleted_forms
         ):
             ads.substantive_change_at = timezone.now()
+        if form.cleaned_data.get("attest"):
+            ads.attested_at, ads.attested_by = timezone.now(), user
+        # Saving answers the prefecture's send-back: its comment is no longer shown.
+        ads.sent_back_at, ads.sent_back_by, ads.sent_back_comment = None, None, ""
+        # The order of the writes keeps every database rule true at every statement:
+        # removed drivers first (the revision must not follow them either); the driver
+        # leaving the titulaire status before the one taking it; and the existing drivers
+        # before the ADS when it is (or becomes) new-regime, after it otherwise — a
+        # new-regime ADS may only have titulaire drivers (trigger
+        # ads_new_regime_driver_is_titulaire).
+        drivers.sort(key=lambda d: d.status == Driver.Status.TITULAIRE)
+        existing = [driver for driver in drivers if driver.pk]
         if ads.pk:
-            # Removed drivers go first, so that the revision does not follow them.
             for form_ in formset.deleted_forms:
                 if form_.instance.pk:
                     form_.instance.delete()
-        ads.save()
-        # A driver leaving the titulaire status is saved before the one taking it, to
-        # keep the "one titulaire per ADS" constraint true at every statement.
-        drivers.sort(key=lambda d: d.status == Driver.Status.TITULAIRE)
+        if ads.is_new_regime:
+            _save_all(existing)
+            ads.save()
+        else:
+            ads.save()
+            _save_all(existing)
         for driver in drivers:
-            driver.ads = ads
-            driver.save()
+            if not driver.pk:
+                driver.ads = ads
+                driver.save()
         reversion.add_to_revision(ads)
         record_change(ads)
         reversion.set_user(user)
         reversion.set_comment(comment or ("Création" if is_new else "Modification"))
     return ads
+
+
+def _save_all(objects) -> None:
+    for obj in objects:
+        obj.save()
 
 
 @transaction.atomic

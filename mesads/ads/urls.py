@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import ads, authorities, documents, history
+from .views import ads, authorities, certification, documents, history
 
 app_name = "ads"
 
@@ -24,6 +24,7 @@ urlpatterns = [
     path("ads/<int:ads_id>/modifier/", ads.ads_edit, name="edit"),
     path("ads/<int:ads_id>/supprimer/", ads.ads_delete, name="delete"),
     path("ads/<int:ads_id>/restaurer/", ads.ads_restore, name="restore"),
+    path("ads/<int:ads_id>/attester/", certification.ads_attest, name="attest"),
     path("ads/<int:ads_id>/historique/", history.ads_history, name="history"),
     path("ads/<int:ads_id>/documents/ajouter/", documents.document_create, name="document_create"),
     path("documents/<int:document_id>/", documents.document_download, name="document_download"),

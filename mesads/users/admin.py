@@ -1,7 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
+from . import access_requests
 from .models import AuthorityAccess, InspectorGrant, LoginEvent, PrefectureMembership, User
 
 
@@ -65,6 +66,62 @@ class PrefectureMembershipAdmin(admin.ModelAdmin):
     search_fields = ["user__email"]
     list_select_related = ["user", "departement"]
     raw_id_fields = ["user", "decided_by"]
+    actions = ["accept", "refuse", "revoke"]
+
+    @admin.action(description="Accepter les demandes sélectionnées (en attente)")
+    def accept(self, request, queryset):
+        self._decide(request, queryset, accept=True)
+
+    @admin.action(description="Refuser les demandes sélectionnées (en attente)")
+    def refuse(self, request, queryset):
+        self._decide(request, queryset, accept=False)
+
+    @admin.action(description="Retirer les agents sélectionnés (et les registres gérés à ce titre)")
+    def revoke(self, request, queryset):
+        site_url = request.build_absolute_uri("/").rstrip("/")
+        revoked, closed, skipped = 0, 0, 0
+        for membership in queryset.select_related("user", "departement"):
+            try:
+                closed += access_requests.revoke_membership(
+                    membership, request.user, site_url=site_url
+                )
+            except access_requests.AccessError:
+                skipped += 1
+            else:
+                revoked += 1
+        self.message_user(
+            request,
+            f"{revoked} agent(s) retiré(s) ; {closed} registre(s) géré(s) à ce titre fermé(s).",
+            messages.SUCCESS,
+        )
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} ligne(s) ignorée(s) : ce n’étaient pas des agents acceptés.",
+                messages.WARNING,
+            )
+
+    def _decide(self, request, queryset, *, accept: bool) -> None:
+        # The same service as the staff page: recorded decision, e-mail to the person.
+        site_url = request.build_absolute_uri("/").rstrip("/")
+        decided, skipped = 0, 0
+        for membership in queryset.select_related("user", "departement"):
+            try:
+                access_requests.decide_membership(
+                    membership, request.user, accept=accept, site_url=site_url
+                )
+            except access_requests.AccessError:
+                skipped += 1
+            else:
+                decided += 1
+        verdict = "acceptée(s)" if accept else "refusée(s)"
+        self.message_user(request, f"{decided} demande(s) {verdict}.", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} demande(s) ignorée(s) : elles n’étaient pas en attente.",
+                messages.WARNING,
+            )
 
 
 @admin.register(InspectorGrant)
@@ -93,4 +150,7 @@ class LoginEventAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -42,4 +42,7 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+    path("profil/", views.profile, name="profile"),
+    path("profil/mot-de-passe/", views.password_change, name="password_change"),
+    path("profil/adresse-electronique/", views.email_change, name="email_change"),
 ]

@@ -7,7 +7,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from ..access import get_ads_for_user, get_authority_for_user
+from ..access import can_write, get_ads_for_user, get_authority_for_user
+from ..certification import rights_on
 from ..filters import ADSFilterForm
 from ..forms import ADS_NUMBER_TAKEN, ADSDeleteForm, ADSForm, DriverFormSet
 from ..models import ADS
@@ -32,6 +33,9 @@ def ads_list(request, authority_id: int):
             "in_use",
             "is_complete",
             "deleted_at",
+            "attested_at",
+            "certified_at",
+            "substantive_change_at",
         ),
         PAGE_SIZE,
     ).get_page(request.GET.get("page"))
@@ -42,6 +46,7 @@ def ads_list(request, authority_id: int):
         "ads/ads_list.html",
         {
             "authority": authority,
+            "can_write": can_write(request.user, authority),
             "filters": filters,
             "page_obj": page,
             "query_string": query.urlencode(),
@@ -119,6 +124,7 @@ def ads_detail(request, ads_id: int):
             "documents": ads.documents.select_related("uploaded_by"),
             "missing": ads.missing_information(drivers),
             "renewal_overdue": ads.is_renewal_overdue(),
+            "rights": rights_on(request.user, ads),
         },
     )
 

@@ -7,8 +7,9 @@ from django.shortcuts import redirect, render
 from dsfr.forms import DsfrBaseForm
 
 from mesads.core.forms import SearchForm
+from mesads.users.access_requests import actable_authorities
 
-from ..access import AUTHORITY_RELATED, get_authority_for_user
+from ..access import AUTHORITY_RELATED, can_write, get_authority_for_user
 from ..models import ADS, Authority
 
 
@@ -49,11 +50,18 @@ def authority_list(request):
 def authority_dashboard(request, authority_id: int):
     authority = get_authority_for_user(request.user, authority_id)
     live = ADS.objects.live().filter(authority=authority)
+    writable = can_write(request.user, authority)
     return render(
         request,
         "ads/authority_dashboard.html",
         {
             "authority": authority,
+            "can_write": writable,
+            # A prefecture agent reads its département's registers; to change one it
+            # must choose, explicitly, to act as its manager.
+            "can_act_as_manager": not writable
+            and not authority.is_locked
+            and actable_authorities(request.user).filter(pk=authority.pk).exists(),
             "stats": live.stats(),
             "decrees": authority.decrees.all()[:5],
             "delegating": authority.delegating_authorities.order_by("name"),

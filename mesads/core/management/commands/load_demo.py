@@ -26,6 +26,7 @@ DEMO_ACCOUNTS = [
 
 def _form_data(values: dict, drivers: list[dict], existing: list[int] | None = None) -> dict:
     data = {k: v for k, v in values.items() if v not in (None, False)}
+    data["attest"] = "on"  # the manager certifies the record, as the form requires
     existing = existing or []
     data.update(
         {

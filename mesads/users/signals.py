@@ -1,0 +1,54 @@
+"""Login audit: every login, logout and failed login becomes a LoginEvent row, with the
+client's address and browser, for national staff (admin, "Journal des connexions").
+
+There is no receiver for a deactivated account: its sessions stop authenticating at once
+(ModelBackend refuses inactive users) and SessionTimeoutMiddleware deletes each one at its
+next request. Finding them all beforehand would mean decoding every stored session.
+"""
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from .middleware import client_ip, start_session_clock
+from .models import LoginEvent, User
+
+_EMAIL_LENGTH = LoginEvent._meta.get_field("email").max_length
+_USER_AGENT_LENGTH = LoginEvent._meta.get_field("user_agent").max_length
+
+
+def _record(kind: str, request: HttpRequest | None, user: User | None, email: str) -> None:
+    meta = request.META if request is not None else {}
+    LoginEvent.objects.create(
+        kind=kind,
+        user=user,
+        email=email[:_EMAIL_LENGTH],
+        ip_address=client_ip(request) if request is not None else None,
+        user_agent=meta.get("HTTP_USER_AGENT", "")[:_USER_AGENT_LENGTH],
+    )
+
+
+@receiver(user_logged_in, dispatch_uid="mesads_login_audit")
+def on_login(sender, request: HttpRequest | None, user: User, **kwargs) -> None:
+    _record(LoginEvent.Kind.LOGIN, request, user, user.email)
+    if request is not None and hasattr(request, "session"):
+        start_session_clock(request)
+
+
+@receiver(user_logged_out, dispatch_uid="mesads_logout_audit")
+def on_logout(sender, request: HttpRequest | None, user: User | None, **kwargs) -> None:
+    if user is None:  # logging out an anonymous visitor ends nothing
+        return
+    _record(LoginEvent.Kind.LOGOUT, request, user, user.email)
+
+
+@receiver(user_login_failed, dispatch_uid="mesads_login_failed_audit")
+def on_login_failed(
+    sender, credentials: dict, request: HttpRequest | None = None, **kwargs
+) -> None:
+    # The address as typed (Django has already masked the password in credentials); the
+    # account it names, if any, so that staff can list the failures against an account.
+    typed = str(credentials.get("username") or credentials.get("email") or "")
+    email = User.objects.normalize_email(typed)
+    user = User.objects.filter(email__iexact=email).first() if email else None
+    _record(LoginEvent.Kind.FAILED, request, user, typed)
