@@ -129,6 +129,7 @@ AUTHENTICATION_BACKENDS = [
     # Axes first: it refuses a locked-out (e-mail, IP) pair before any password check.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "mesads.users.backends.NationalStaffBackend",
 ]
 # Current guidance (ANSSI, NIST SP 800-63B): length and a list of common passwords; no
 # composition rules, no forced periodic change. The maximum only bounds the work a

@@ -1,0 +1,166 @@
+"""The background steps of an import (django-tasks, queue "imports"): check the file, then,
+once national staff confirm, write it.
+
+In production the database backend runs them in ``manage.py db_worker``; the upload
+returns as soon as the job is queued, and the progress page follows the job. With the
+immediate backend (development, tests) they run when the request's transaction commits.
+"""
+
+import logging
+import threading
+
+from django.db import connection, connections, transaction
+from django.utils import timezone
+from django_tasks import task
+
+from .importing import READING, VALIDATING, WRITING, import_file
+from .models import ImportJob
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_INTERVAL = 1.0  # seconds between two progress writes
+
+
+class JobProgress:
+    """Keeps the job's counters up to date while the import runs.
+
+    The import writes in one transaction: progress saved through its connection would
+    stay invisible until the end. A small thread with its own connection saves it instead,
+    at most once a second. Inside an enclosing transaction (the immediate backend within a
+    request, tests), and on SQLite (one writer at a time), the counters are kept and
+    saved with the result instead.
+    """
+
+    FIELDS = {READING: "rows_read", VALIDATING: "rows_validated", WRITING: "rows_written"}
+
+    def __init__(self, job: ImportJob) -> None:
+        self.job = job
+        self.values: dict[str, object] = {}
+        self.saved: dict[str, object] = {}
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.thread = None
+        if connection.vendor != "sqlite" and not connection.in_atomic_block:
+            self.thread = threading.Thread(target=self._run, name=f"import-{job.pk}", daemon=True)
+            self.thread.start()
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        with self.lock:
+            self.values["stage"] = stage
+            self.values[self.FIELDS[stage]] = done
+            if stage == WRITING:
+                self.values["to_write"] = total or 0
+            elif total is not None:
+                self.values["rows_total"] = total
+            values = dict(self.values)
+        for name, value in values.items():
+            setattr(self.job, name, value)
+
+    def _run(self) -> None:
+        try:
+            while not self.done.wait(PROGRESS_INTERVAL):
+                self._flush()
+            self._flush()
+        except Exception:  # progress is a courtesy: never let it break the import
+            logger.exception("Could not save the progress of import %s", self.job.pk)
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    def _flush(self) -> None:
+        with self.lock:
+            changes = {k: v for k, v in self.values.items() if self.saved.get(k) != v}
+        if changes:
+            ImportJob.objects.filter(pk=self.job.pk).update(**changes)
+            self.saved.update(changes)
+
+    def stop(self) -> None:
+        if self.thread is not None:
+            self.done.set()
+            self.thread.join()
+
+
+def _run(job: ImportJob, commit: bool):
+    progress = JobProgress(job)
+    try:
+        with job.file.open("rb") as source:
+            return import_file(
+                source,
+                file_name=job.original_name,
+                user=job.user,
+                commit=commit,
+                sync=job.sync,
+                comment=job.comment,
+                progress=progress,
+            )
+    finally:
+        progress.stop()
+
+
+def _fail(job: ImportJob, error: BaseException) -> None:
+    logger.exception("Import %s failed", job.pk)
+    job.status = ImportJob.Status.FAILED
+    job.message = (
+        "L’import s’est interrompu : rien n’a été enregistré, le registre est inchangé. "
+        f"Vous pouvez le relancer. (Erreur technique : {error.__class__.__name__})"
+    )
+    job.finished_at = timezone.now()
+    job.save()
+
+
+@task(queue_name="imports")
+def validate_import(job_id: int) -> str:
+    """The dry run: read and check every row, store the errors or the preview."""
+    job = ImportJob.objects.select_related("user").get(pk=job_id)
+    if job.status != ImportJob.Status.QUEUED:
+        return job.status
+    job.status = ImportJob.Status.VALIDATING
+    job.save(update_fields=["status"])
+    try:
+        result = _run(job, commit=False)
+    except Exception as error:
+        _fail(job, error)
+        raise
+    job.status = ImportJob.Status.READY if result.ok else ImportJob.Status.INVALID
+    job.validated_at = timezone.now()
+    job.record(result)
+    return job.status
+
+
+@task(queue_name="imports")
+def commit_import(job_id: int) -> str:
+    """Write the confirmed import, in one transaction, as one revision of the history."""
+    job = ImportJob.objects.select_related("user").get(pk=job_id)
+    if job.status != ImportJob.Status.COMMIT_QUEUED:
+        return job.status
+    job.status = ImportJob.Status.WRITING
+    job.save(update_fields=["status"])
+    try:
+        result = _run(job, commit=True)
+    except Exception as error:
+        _fail(job, error)
+        raise
+    # The register may have changed since the preview: the file is checked again, and
+    # errors found now are reported the same way, with nothing written.
+    job.status = ImportJob.Status.DONE if result.committed else ImportJob.Status.INVALID
+    job.finished_at = timezone.now()
+    job.record(result)
+    return job.status
+
+
+def start_import(upload, *, user, sync: bool = False, comment: str = "") -> ImportJob:
+    """Store an uploaded file as a new job and queue its check (once the transaction
+    commits, so that a worker finds the job)."""
+    job = ImportJob(original_name=upload.name[:255], user=user, sync=sync, comment=comment)
+    job.file.save(upload.name, upload, save=False)
+    job.save()
+    transaction.on_commit(lambda: validate_import.enqueue(job.pk))
+    return job
+
+
+def confirm_import(job: ImportJob) -> None:
+    """National staff confirmed the preview: queue the writing."""
+    job.status = ImportJob.Status.COMMIT_QUEUED
+    job.confirmed_at = timezone.now()
+    job.stage = ""
+    job.save(update_fields=["status", "confirmed_at", "stage"])
+    transaction.on_commit(lambda: commit_import.enqueue(job.pk))
