@@ -4,6 +4,7 @@ Idempotent: accounts are reset to their demo password, ADS are generated only on
 """
 
 import datetime
+from dataclasses import dataclass
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
@@ -13,14 +14,90 @@ from django.utils import timezone
 from mesads.ads.forms import ADSForm, DriverFormSet
 from mesads.ads.models import ADS, Authority
 from mesads.ads.services import save_ads
-from mesads.users.models import AuthorityAccess, User
+from mesads.geo.models import Departement
+from mesads.users.models import AuthorityAccess, InspectorGrant, PrefectureMembership, User
 
 DEMO_PASSWORD = "demo-mesads-2026"  # noqa: S105 (documented demo credentials)
 DEMO_COMMUNE = "30189"  # Nîmes
+OTHER_COMMUNE = "30007"  # Alès, in the same département (Gard)
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    email: str
+    first_name: str
+    last_name: str
+    role: str  # what the README and the command's output say of it
+    is_staff: bool = False
+    manages: str = ""  # INSEE code of the commune it manages
+    requests: str = ""  # INSEE code of the commune it asked for (pending)
+    agent_of: str = ""  # département code of the prefecture it belongs to
+    inspects: str = ""  # département code it reads
+
+
 DEMO_ACCOUNTS = [
-    # (e-mail, first name, last name, national staff)
-    ("equipe-nationale@demo.mesads.fr", "Dominique", "National", True),
-    ("gestionnaire@demo.mesads.fr", "Camille", "Gestionnaire", False),
+    DemoAccount(
+        "equipe-nationale@demo.mesads.fr",
+        "Dominique",
+        "National",
+        "équipe nationale",
+        is_staff=True,
+    ),
+    DemoAccount(
+        "gestionnaire@demo.mesads.fr",
+        "Camille",
+        "Gestionnaire",
+        "gestionnaire de Nîmes",
+        manages=DEMO_COMMUNE,
+    ),
+    DemoAccount(
+        "gestionnaire-ales@demo.mesads.fr",
+        "Alix",
+        "Gestionnaire",
+        "gestionnaire d’Alès (Gard)",
+        manages=OTHER_COMMUNE,
+    ),
+    DemoAccount(
+        "prefecture-gard@demo.mesads.fr",
+        "Claude",
+        "Préfecture",
+        "agent de la préfecture du Gard",
+        agent_of="30",
+    ),
+    DemoAccount(
+        "prefecture-herault@demo.mesads.fr",
+        "Sacha",
+        "Préfecture",
+        "agent de la préfecture de l’Hérault",
+        agent_of="34",
+    ),
+    DemoAccount(
+        "controle-gard@demo.mesads.fr",
+        "Morgan",
+        "Contrôle",
+        "contrôleur (lecture) du Gard",
+        inspects="30",
+    ),
+    DemoAccount(
+        "controle-herault@demo.mesads.fr",
+        "Noa",
+        "Contrôle",
+        "contrôleur (lecture) de l’Hérault",
+        inspects="34",
+    ),
+    DemoAccount(
+        "demandeur@demo.mesads.fr",
+        "Lou",
+        "Demandeur",
+        "demande en attente pour Nîmes",
+        requests=DEMO_COMMUNE,
+    ),
+    DemoAccount(
+        "nouveau@demo.mesads.fr",
+        "Eden",
+        "Nouveau",
+        "sans accès : peut demander une commune",
+    ),
 ]
 
 
@@ -72,20 +149,8 @@ class Command(BaseCommand):
                 "Load the geography first: python manage.py load_geography"
             ) from error
 
-        users = {}
-        for email, first, last, is_staff in DEMO_ACCOUNTS:
-            user, _ = User.objects.get_or_create(email=email)
-            user.first_name, user.last_name = first, last
-            user.is_staff = user.is_superuser = is_staff
-            user.set_password(DEMO_PASSWORD)
-            user.save()
-            users[email] = user
+        users = {account.email: self._account(account) for account in DEMO_ACCOUNTS}
         manager = users["gestionnaire@demo.mesads.fr"]
-        AuthorityAccess.objects.update_or_create(
-            user=manager,
-            authority=nimes,
-            defaults={"status": AuthorityAccess.Status.ACCEPTED, "decided_at": timezone.now()},
-        )
 
         if not ADS.objects.exists():
             call_command("generate_registry", ads=options["ads"], seed=2026, verbosity=0)
@@ -95,9 +160,40 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD})")
         )
-        for email, _, _, is_staff in DEMO_ACCOUNTS:
-            role = "équipe nationale (administration)" if is_staff else "gestionnaire de Nîmes"
-            self.stdout.write(f"  {email:40} {role}")
+        for account in DEMO_ACCOUNTS:
+            self.stdout.write(f"  {account.email:40} {account.role}")
+
+    def _account(self, account: DemoAccount) -> User:
+        user, _ = User.objects.get_or_create(email=account.email)
+        user.first_name, user.last_name = account.first_name, account.last_name
+        user.is_staff = user.is_superuser = account.is_staff
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+        now = timezone.now()
+        for code, status in ((account.manages, "accepted"), (account.requests, "pending")):
+            if code:
+                authority = Authority.objects.get(
+                    commune__insee_code=code, commune__type="commune-actuelle"
+                )
+                AuthorityAccess.objects.update_or_create(
+                    user=user,
+                    authority=authority,
+                    defaults={
+                        "status": status,
+                        "decided_at": now if status == "accepted" else None,
+                    },
+                )
+        if account.agent_of:
+            PrefectureMembership.objects.update_or_create(
+                user=user,
+                departement=Departement.objects.get(code=account.agent_of),
+                defaults={"status": PrefectureMembership.Status.ACCEPTED, "decided_at": now},
+            )
+        if account.inspects:
+            InspectorGrant.objects.get_or_create(
+                user=user, departement=Departement.objects.get(code=account.inspects)
+            )
+        return user
 
     def _demo_register(self, nimes, manager):
         today = timezone.localdate()
