@@ -830,7 +830,20 @@ def ads_document_path(instance: "ADSDocument", filename: str) -> str:
     return f"ads/{instance.ads.authority_id}/{instance.ads_id}/{filename}"
 
 
-class ADSDocument(models.Model):
+class UploadedFile(models.Model):
+    """What is kept of every uploaded file besides the file itself."""
+
+    original_name = models.CharField("nom du fichier", max_length=255)
+    uploaded_at = models.DateTimeField("déposé le", auto_now_add=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+
+class ADSDocument(UploadedFile):
     """A legal decree concerning one ADS (attribution, renewal, transfer…)."""
 
     class Kind(models.TextChoices):
@@ -843,12 +856,7 @@ class ADSDocument(models.Model):
     ads = models.ForeignKey(ADS, on_delete=models.CASCADE, related_name="documents")
     kind = models.CharField("type de document", max_length=20, choices=Kind.choices)
     file = models.FileField("fichier", upload_to=ads_document_path, max_length=300)
-    original_name = models.CharField("nom du fichier", max_length=255)
     size = models.PositiveIntegerField("taille (octets)", default=0)
-    uploaded_at = models.DateTimeField("déposé le", auto_now_add=True)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
 
     class Meta:
         verbose_name = "document de l’ADS"
@@ -867,7 +875,7 @@ def decree_path(instance: "AuthorityDecree", filename: str) -> str:
     return f"arretes/{instance.authority_id}/{filename}"
 
 
-class AuthorityDecree(models.Model):
+class AuthorityDecree(UploadedFile):
     """The decree that fixes the number of ADS on an authority's territory."""
 
     authority = models.ForeignKey(
@@ -876,11 +884,6 @@ class AuthorityDecree(models.Model):
     date = models.DateField("date de l’arrêté")
     ads_count = models.PositiveIntegerField("nombre d’ADS fixé")
     file = models.FileField("fichier", upload_to=decree_path, max_length=300)
-    original_name = models.CharField("nom du fichier", max_length=255)
-    uploaded_at = models.DateTimeField("déposé le", auto_now_add=True)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
 
     class Meta:
         verbose_name = "arrêté fixant le nombre d’ADS"

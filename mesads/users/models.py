@@ -90,14 +90,36 @@ class Status(models.TextChoices):
     REVOKED = "revoked", "Révoquée"
 
 
-class AuthorityAccess(models.Model):
+class Request(models.Model):
+    """What a person asks for and someone decides: an access, a prefecture membership."""
+
+    Status = Status
+
+    status = models.CharField(
+        "statut", max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    message = models.TextField("message du demandeur", blank=True)
+    created_at = models.DateTimeField("demandé le", auto_now_add=True)
+    decided_at = models.DateTimeField("décidé le", null=True, blank=True)
+    decided_by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="décidé par",
+    )
+
+    class Meta:
+        abstract = True
+
+
+class AuthorityAccess(Request):
     """A person's right to manage an authority's register, once accepted by the prefecture.
 
     A prefecture agent who acts as manager of an authority of its département gets one
     too, marked ``via_prefecture``: the choice is explicit and recorded.
     """
-
-    Status = Status
 
     user = models.ForeignKey(
         User,
@@ -111,24 +133,10 @@ class AuthorityAccess(models.Model):
         related_name="accesses",
         verbose_name="gestionnaire",
     )
-    status = models.CharField(
-        "statut", max_length=20, choices=Status.choices, default=Status.PENDING
-    )
     via_prefecture = models.BooleanField(
         "agent de préfecture agissant comme gestionnaire", default=False
     )
-    message = models.TextField("message du demandeur", blank=True)
     decision_comment = models.TextField("motif de la décision", blank=True)
-    created_at = models.DateTimeField("demandé le", auto_now_add=True)
-    decided_at = models.DateTimeField("décidé le", null=True, blank=True)
-    decided_by = models.ForeignKey(
-        User,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name="décidé par",
-    )
 
     class Meta:
         verbose_name = "accès à un gestionnaire"
@@ -147,10 +155,8 @@ class AuthorityAccess(models.Model):
         return f"{self.user} → {self.authority} ({self.get_status_display()})"
 
 
-class PrefectureMembership(models.Model):
+class PrefectureMembership(Request):
     """Membership of a prefecture's staff, requested by the person, granted by national staff."""
-
-    Status = Status
 
     user = models.ForeignKey(
         User,
@@ -160,20 +166,6 @@ class PrefectureMembership(models.Model):
     )
     departement = models.ForeignKey(
         "geo.Departement", on_delete=models.PROTECT, related_name="+", verbose_name="département"
-    )
-    status = models.CharField(
-        "statut", max_length=20, choices=Status.choices, default=Status.PENDING
-    )
-    message = models.TextField("message du demandeur", blank=True)
-    created_at = models.DateTimeField("demandé le", auto_now_add=True)
-    decided_at = models.DateTimeField("décidé le", null=True, blank=True)
-    decided_by = models.ForeignKey(
-        User,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name="décidé par",
     )
 
     class Meta:
