@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from mesads.core.text import search_key
 from mesads.geo.models import EPCI, Airport, Commune, Departement
 from mesads.users.models import AuthorityAccess, InspectorGrant, PrefectureMembership
 
@@ -105,6 +106,18 @@ def _managed_ids(user):
 
 
 class AuthorityQuerySet(models.QuerySet):
+    def search(self, text: str) -> "AuthorityQuerySet":
+        """Name (ignoring accents and case), INSEE code, SIREN or département code."""
+        text = text.strip()
+        if not text:
+            return self
+        return self.filter(
+            Q(search_name__contains=search_key(text))
+            | Q(commune__insee_code=text.upper())
+            | Q(epci__siren=text)
+            | Q(departement__code=text.upper())
+        )
+
     def readable_by(self, user) -> "AuthorityQuerySet":
         """The authorities whose register the user may read.
 
@@ -175,6 +188,8 @@ class Authority(models.Model):
 
     type = models.CharField("type", max_length=20, choices=Type.choices)
     name = models.CharField("nom", max_length=200)
+    # The name without accents or case (mesads.core.text.search_key), for searches.
+    search_name = models.CharField(max_length=200, blank=True, editable=False)
     departement = models.ForeignKey(
         Departement,
         on_delete=models.PROTECT,
@@ -275,6 +290,10 @@ class Authority(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.search_name = search_key(self.name)
+        super().save(*args, **kwargs)
 
     @property
     def code(self) -> str:

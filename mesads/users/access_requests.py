@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mesads.ads.models import Authority
+from mesads.core.text import search_key
 
 from .models import AuthorityAccess, PrefectureMembership, Status, User
 from .notifications import notify
@@ -109,7 +110,7 @@ def search_authorities(text: str, user: User | None = None) -> QuerySet[Authorit
         code = match.group(1).upper()
         condition = _code_condition(code)
     else:
-        condition = Q(name__icontains=text)
+        condition = Q(search_name__contains=search_key(text))
         if _CODE.match(text):
             condition |= _code_condition(text.upper())
     queryset = queryset.filter(condition)
@@ -124,8 +125,8 @@ def search_authorities(text: str, user: User | None = None) -> QuerySet[Authorit
     # Names starting with the text first: "Nîmes" before "Nîmes Métropole" before
     # "Saint-Gervasy" (whose EPCI is "…de Nîmes").
     rank = Case(
-        When(name__iexact=text, then=Value(0)),
-        When(name__istartswith=text, then=Value(1)),
+        When(search_name=search_key(text), then=Value(0)),
+        When(search_name__startswith=search_key(text), then=Value(1)),
         default=Value(2),
         output_field=IntegerField(),
     )

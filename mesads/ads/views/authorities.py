@@ -2,7 +2,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.shortcuts import redirect, render
 from dsfr.forms import DsfrBaseForm
 
@@ -27,13 +26,8 @@ def authority_list(request):
     """The authorities the user manages (national staff: all, with a search)."""
     form = AuthoritySearchForm(request.GET or None)
     authorities = Authority.objects.for_user(request.user).select_related(*AUTHORITY_RELATED)
-    if form.is_valid() and (text := form.cleaned_data["q"].strip()):
-        authorities = authorities.filter(
-            Q(name__icontains=text)
-            | Q(commune__insee_code=text)
-            | Q(epci__siren=text)
-            | Q(departement__code=text.upper())
-        )
+    if form.is_valid():
+        authorities = authorities.search(form.cleaned_data["q"])
     page = Paginator(authorities.with_ads_counts().order_by("name", "pk"), 50).get_page(
         request.GET.get("page")
     )

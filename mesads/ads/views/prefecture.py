@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import F, Q
+from django.db.models import F
 from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -103,10 +103,7 @@ class AuthorityTableForm(SearchForm):
 
     def apply(self, queryset):
         data = self.cleaned_data if self.is_valid() else {"q": "", "situation": "", "tri": ""}
-        if text := data["q"].strip():
-            queryset = queryset.filter(
-                Q(name__icontains=text) | Q(commune__insee_code=text) | Q(epci__siren=text)
-            )
+        queryset = queryset.search(data["q"])
         situation = data["situation"]
         if situation == "avec_ads":
             queryset = queryset.filter(ads_total__gt=0)
