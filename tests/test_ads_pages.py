@@ -533,3 +533,10 @@ def test_a_commune_ads_form_has_no_commune_field(client, manager, nimes):
     page = client.get(reverse("ads:create", args=[nimes.pk])).content.decode()
 
     assert 'name="commune"' not in page
+
+
+def test_a_number_that_looks_like_an_old_plate_is_still_found_as_a_number(client, manager, nimes):
+    ADS.objects.create(authority=nimes, number="2B12", creation_date=datetime.date(2001, 1, 1))
+    client.force_login(manager)
+    page = client.get(reverse("ads:list", args=[nimes.pk]), {"q": "2b12"}).content.decode()
+    assert "ADS n° 2B12" in page

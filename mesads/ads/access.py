@@ -42,9 +42,14 @@ def can_write(user, authority: Authority) -> bool:
     return user.is_staff or Authority.objects.writable_by(user).filter(pk=authority.pk).exists()
 
 
-def get_authority_for_user(user, authority_id: int, *, write: bool = False) -> Authority:
+def get_authority_for_user(
+    user, authority_id: int, *, write: bool = False, related: tuple[str, ...] = AUTHORITY_RELATED
+) -> Authority:
+    """``related``: what the page shows of the authority's territory (its official code
+    needs it). Each join costs PostgreSQL planning time on every request: pages that only
+    show the name pass ``related=()``."""
     authority = get_object_or_404(
-        Authority.objects.for_user(user).select_related(*AUTHORITY_RELATED), pk=authority_id
+        Authority.objects.for_user(user).select_related(*related), pk=authority_id
     )
     if write:
         ensure_writable(authority, user)
@@ -54,9 +59,9 @@ def get_authority_for_user(user, authority_id: int, *, write: bool = False) -> A
 def get_ads_for_user(
     user, ads_id: int, *, write: bool = False, include_deleted: bool = False
 ) -> ADS:
-    queryset = ADS.objects.for_user(user).select_related(
-        *(f"authority__{name}" for name in AUTHORITY_RELATED), "commune"
-    )
+    # Only what ADS pages show: joining the authority's territory too would triple the
+    # planning time of this query, run on every ADS page.
+    queryset = ADS.objects.for_user(user).select_related("authority", "commune")
     # A deleted ADS is gone for managers; national staff still reach it to restore it.
     if not (include_deleted and user.is_staff):
         queryset = queryset.live()

@@ -386,6 +386,13 @@ class ADSQuerySet(models.QuerySet):
         text = text.strip()
         if not text:
             return self
+        if validators.is_full_plate(text):
+            # A whole registration number is nothing else: one indexed lookup instead of
+            # scanning the names of every ADS.
+            # (An ADS number may look like an old plate: "2B12".)
+            return self.filter(
+                Q(plate_search=validators.plate_search_key(text)) | Q(number__iexact=text)
+            )
         condition = (
             Q(number__iexact=text)
             | Q(holder_name__icontains=text)

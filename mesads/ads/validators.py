@@ -66,6 +66,12 @@ def plate_search_key(value: str) -> str:
     return re.sub(r"[^A-Z0-9]", "", (value or "").upper())
 
 
+def is_full_plate(value: str) -> bool:
+    """``ab123cd``, ``AB-123-CD`` or ``1234 AB 56``: a whole plate, in any spelling."""
+    compact = plate_search_key(value)
+    return bool(_SIV_INPUT.match(compact) or _FNI_INPUT.match(compact))
+
+
 def normalize_plate(value: str) -> str:
     """Canonical form: ``AB-123-CD`` (SIV) or ``1234 AB 56`` (FNI).
 

@@ -19,7 +19,7 @@ PAGE_SIZE = 50
 
 @login_required
 def ads_list(request, authority_id: int):
-    authority = get_authority_for_user(request.user, authority_id)
+    authority = get_authority_for_user(request.user, authority_id, related=())
     filters = ADSFilterForm(request.GET or None)
     queryset = filters.apply(ADS.objects.live().filter(authority=authority)).natural_order()
     page = Paginator(
