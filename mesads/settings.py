@@ -191,6 +191,8 @@ STORAGES = {
 }
 # Uploaded legal documents (decrees): refused above this size, with the limit named.
 MAX_DOCUMENT_SIZE = env.int("MAX_DOCUMENT_SIZE", default=10 * 1024 * 1024)
+# Spreadsheets imported into the register (the national file is about 15 MB).
+IMPORT_MAX_SIZE = env.int("IMPORT_MAX_SIZE", default=50 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

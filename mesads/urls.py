@@ -13,6 +13,7 @@ urlpatterns = [
     path("acces/", include("mesads.users.urls_access", namespace="access")),
     path("prefecture/", include("mesads.ads.urls_prefecture", namespace="prefecture")),
     path("exports/", include("mesads.exchange.urls", namespace="exchange")),
+    path("imports/", include("mesads.exchange.import_urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -16,6 +16,7 @@ from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from mesads.ads.models import ADS, ADSDocument, AuthorityDecree, Driver
+from mesads.exchange.models import ImportJob
 from mesads.users.models import AuthorityAccess, PrefectureMembership, User
 
 LOGIN = "login"
@@ -107,6 +108,10 @@ EXPECTED = {
     "exchange:authority": ("get", READ),
     "exchange:departement": ("get", _rule(404, agent=200, inspector=200, staff=200)),
     "exchange:national": ("get", STAFF_ONLY),
+    "imports:template": ("get", EVERYONE),
+    # An import job belongs to national staff (who upload in the admin).
+    "imports:progress": ("get", STAFF_ONLY),
+    "imports:errors": ("get", STAFF_ONLY),
 }
 # The Django admin: national staff only; everyone else is sent to its login page.
 ADMIN = {persona: ADMIN_LOGIN for persona in PERSONAS} | {"staff": 200}
@@ -176,6 +181,7 @@ def world(
     decree.save()
     candidate = User.objects.create_user("candidat@gard.gouv.fr", "mot-de-passe-de-test")
     membership = PrefectureMembership.objects.create(user=candidate, departement=gard)
+    job = ImportJob.objects.create(original_name="registre.csv", user=staff)
     request = AuthorityAccess.objects.get(user=pending_user, authority=nimes)
     granted = AuthorityAccess.objects.get(user=manager, authority=nimes)
     return {
@@ -197,6 +203,7 @@ def world(
             "decree_id": decree.pk,
             "access_id": request.pk,
             "membership_id": membership.pk,
+            "job_id": job.pk,
             "code": "30",
             "export_format": "csv",
             "uidb64": "MQ",

@@ -38,7 +38,7 @@ from mesads.geo.models import Commune
 
 from . import parsing, tasks
 from .columns import ADS_COLUMNS, AUTHORITY_COLUMNS, DRIVER_COLUMNS, Kind, driver_header
-from .importing import ADS_EXCLUDE, DRIVER_ATTNAMES, DRIVER_EXCLUDE
+from .importing import ADS_EXCLUDE, DRIVER_ATTNAMES, DRIVER_EXCLUDE, expected_headers
 from .models import ImportJob
 
 # --- django-import-export: the file format and the row-by-row resource ----------------
@@ -98,15 +98,17 @@ class _AuthorityWidget(widgets.ForeignKeyWidget):
         super().__init__(Authority)
 
     def clean(self, value: Any, row: dict | None = None, **kwargs: Any):
-        code = parsing.cell_text(value).replace(" ", "")
-        found = list(
-            Authority.objects.filter(
-                Q(commune__insee_code=code)
-                | Q(epci__siren=code)
-                | Q(prefecture__code=code)
-                | Q(airport__code=code)
-            ).select_related("epci")[:2]
-        )
+        code = parsing.cell_text(value).replace(" ", "").upper()
+        # The kind of code tells which territory to look in (one indexed join).
+        if len(code) == 9 and code.isdigit():
+            lookup = Q(epci__siren=code)
+        elif len(code) == 5:
+            lookup = Q(commune__insee_code=code, commune__type=Commune.Type.ACTUELLE)
+        elif len(code) == 4 and code.isalpha():
+            lookup = Q(airport__code=code)
+        else:
+            lookup = Q(prefecture__code=code)
+        found = list(Authority.objects.filter(lookup).select_related("epci")[:2])
         if len(found) != 1:
             raise ValueError(f"Aucun gestionnaire (ou plusieurs) n’a le code « {code} ».")
         return found[0]
@@ -338,19 +340,14 @@ class ImportJobAdmin(ImportMixin, admin.ModelAdmin):
                 comment=form.cleaned_data["comment"],
             )
             return redirect("imports:progress", job.pk)
-        resource = ADSResource()
         context = {
             **self.admin_site.each_context(request),
             "title": "Importer un fichier d’ADS",
             "form": form,
             "opts": self.model._meta,
             "media": self.media + form.media,
-            "fields_list": [
-                (
-                    resource.get_display_name(),
-                    [f.column_name for f in resource.get_user_visible_fields()],
-                )
-            ],
+            # The columns of the format (the template's), drivers included.
+            "fields_list": [(ADSResource.get_display_name(), expected_headers())],
             "template_url": reverse("imports:template"),
         }
         request.current_app = self.admin_site.name

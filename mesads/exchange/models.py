@@ -7,6 +7,8 @@ the progress (rows validated, rows written) that the progress page shows, and th
 
 from django.conf import settings
 from django.db import models, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 
 from .importing import Action, ImportResult
 
@@ -28,7 +30,8 @@ class ImportJob(models.Model):
     class Stage(models.TextChoices):
         READING = "reading", "Lecture du fichier"
         VALIDATING = "validating", "Vérification des lignes"
-        WRITING = "writing", "Enregistrement"
+        WRITING = "writing", "Enregistrement des ADS"
+        HISTORY = "history", "Écriture de l’historique"
 
     file = models.FileField("fichier", upload_to="imports/%Y/%m/", max_length=300)
     original_name = models.CharField("nom du fichier", max_length=255)
@@ -94,7 +97,7 @@ class ImportJob(models.Model):
 
     @property
     def progress_done(self) -> int:
-        if self.stage == self.Stage.WRITING:
+        if self.stage in (self.Stage.WRITING, self.Stage.HISTORY):
             return self.rows_written
         if self.stage == self.Stage.VALIDATING:
             return self.rows_validated
@@ -102,7 +105,7 @@ class ImportJob(models.Model):
 
     @property
     def progress_total(self) -> int | None:
-        if self.stage == self.Stage.WRITING:
+        if self.stage in (self.Stage.WRITING, self.Stage.HISTORY):
             return self.to_write
         return self.rows_total
 
@@ -200,3 +203,10 @@ class ImportJobRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} : ADS n° {self.number} ({self.authority})"
+
+
+@receiver(post_delete, sender=ImportJob)
+def _delete_uploaded_file(sender, instance: ImportJob, **kwargs) -> None:
+    # The file holds personal data (holders, drivers): it goes with its job.
+    if instance.file:
+        transaction.on_commit(lambda: instance.file.delete(save=False))

@@ -13,7 +13,7 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 from django_tasks import task
 
-from .importing import READING, VALIDATING, WRITING, import_file
+from .importing import HISTORY, READING, VALIDATING, WRITING, import_file
 from .models import ImportJob
 
 logger = logging.getLogger(__name__)
@@ -31,7 +31,12 @@ class JobProgress:
     saved with the result instead.
     """
 
-    FIELDS = {READING: "rows_read", VALIDATING: "rows_validated", WRITING: "rows_written"}
+    FIELDS = {
+        READING: "rows_read",
+        VALIDATING: "rows_validated",
+        WRITING: "rows_written",
+        HISTORY: "rows_written",
+    }
 
     def __init__(self, job: ImportJob) -> None:
         self.job = job
@@ -48,7 +53,7 @@ class JobProgress:
         with self.lock:
             self.values["stage"] = stage
             self.values[self.FIELDS[stage]] = done
-            if stage == WRITING:
+            if stage in (WRITING, HISTORY):
                 self.values["to_write"] = total or 0
             elif total is not None:
                 self.values["rows_total"] = total

@@ -4,14 +4,12 @@ whose header row is exactly what the import expects (see ``importing.expected_he
 
 from typing import IO
 
-from django.template.defaultfilters import filesizeformat
-
 from mesads.ads.models import Authority, Driver
 
 from . import xlsx
 from .columns import ADS_COLUMNS, AUTHORITY_COLUMNS, DRIVER_COLUMNS, Column, Kind, driver_header
 from .importing import TEMPLATE_DRIVER_BLOCKS, expected_headers
-from .parsing import max_size
+from .parsing import human_size, max_size
 
 FILENAME = "modele-import-ads.xlsx"
 INSTRUCTIONS_HEADERS = ["Colonne", "Obligatoire", "Contenu attendu", "Exemple"]
@@ -127,7 +125,7 @@ def general_rules() -> list[str]:
         "créées ; une ADS identique n’est pas modifiée. L’option « supprimer les ADS absentes du "
         "fichier » supprime les ADS des gestionnaires du fichier qui n’y figurent pas.",
         "Formats acceptés : ce classeur (.xlsx) ou un CSV (UTF-8 ou Windows-1252, séparateur « ; » "
-        f"ou « , »), jusqu’à {filesizeformat(max_size())}.",
+        f"ou « , »), jusqu’à {human_size(max_size())}.",
     ]
 
 

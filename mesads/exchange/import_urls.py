@@ -1,0 +1,14 @@
+"""Imports of the register: included under ``imports/`` with the namespace ``imports``.
+The upload and the confirmation are admin views (``admin.py``)."""
+
+from django.urls import path
+
+from . import import_views
+
+app_name = "imports"
+
+urlpatterns = [
+    path("modele.xlsx", import_views.import_template, name="template"),
+    path("<int:job_id>/", import_views.import_progress, name="progress"),
+    path("<int:job_id>/erreurs.csv", import_views.import_errors_csv, name="errors"),
+]

@@ -1,0 +1,120 @@
+"""Pages of an import: its progress and result (with the preview to confirm, or the
+errors, paginated), the error report as CSV, and the blank template to download.
+
+A job is seen by the person who uploaded it and by national staff who may import; anyone
+else gets a 404.
+"""
+
+import csv
+import io
+from collections.abc import Iterator
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.http import content_disposition_header
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from .columns import escape_formula
+from .importing import Action
+from .models import ImportJob, ImportJobError, ImportJobRow
+from .template import FILENAME, write_template
+
+PAGE_SIZE = 50
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ACTIONS = {
+    Action.NEW: "Nouvelles",
+    Action.UPDATED: "Modifiées",
+    Action.DELETED: "Supprimées",
+    Action.UNCHANGED: "Inchangées",
+}
+
+
+def can_import(user) -> bool:
+    return user.is_active and user.has_perm("exchange.add_importjob")
+
+
+def get_job_for_user(user, job_id: int) -> ImportJob:
+    jobs = ImportJob.objects.select_related("user")
+    if not user.has_perm("exchange.view_importjob"):
+        jobs = jobs.filter(user=user)
+    return get_object_or_404(jobs, pk=job_id)
+
+
+@login_required
+@require_GET
+@never_cache
+def import_progress(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = get_job_for_user(request.user, job_id)
+    allowed = can_import(request.user)
+    context: dict = {"job": job, "can_import": allowed, "can_confirm": job.can_confirm and allowed}
+    if job.status == ImportJob.Status.INVALID:
+        errors = ImportJobError.objects.filter(job=job).order_by("pk")
+        context["page_obj"] = Paginator(errors, PAGE_SIZE).get_page(request.GET.get("page"))
+    elif job.status in (ImportJob.Status.READY, ImportJob.Status.DONE):
+        counts = dict(
+            ImportJobRow.objects.filter(job=job)
+            .values_list("action")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        tabs = [(action, label, counts.get(action, 0)) for action, label in ACTIONS.items()]
+        default = next((action for action, _, n in tabs if n), Action.NEW)
+        action = request.GET.get("effet", default)
+        if action not in ACTIONS:
+            raise Http404
+        rows = ImportJobRow.objects.filter(job=job, action=action).order_by("pk")
+        context |= {
+            "tabs": tabs,
+            "action": action,
+            "page_obj": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")),
+            "query_string": f"effet={action}",
+        }
+    return render(request, "exchange/import_progress.html", context)
+
+
+def _csv_lines(job: ImportJob) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    buffer.write("\ufeff")
+    writer.writerow(["Ligne", "Colonne", "Erreur"])
+    errors = (
+        ImportJobError.objects.filter(job=job)
+        .order_by("pk")
+        .values_list("line", "column", "message")
+        .iterator(chunk_size=2000)
+    )
+    for count, (line, column, message) in enumerate(errors, 1):
+        writer.writerow(
+            ["" if line is None else line, escape_formula(column), escape_formula(message)]
+        )
+        if count % 1000 == 0:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+@login_required
+@require_GET
+@never_cache
+def import_errors_csv(request: HttpRequest, job_id: int) -> StreamingHttpResponse:
+    """Every error of the file, for the person who will correct it (UTF-8, ';')."""
+    job = get_job_for_user(request.user, job_id)
+    response = StreamingHttpResponse(_csv_lines(job), content_type="text/csv; charset=utf-8")
+    name = job.original_name.rsplit(".", 1)[0]
+    response["Content-Disposition"] = content_disposition_header(True, f"erreurs-{name}.csv")
+    return response
+
+
+@require_GET
+def import_template(request: HttpRequest) -> HttpResponse:
+    """The blank template: anyone preparing a file for national staff may download it."""
+    output = io.BytesIO()
+    write_template(output)
+    response = HttpResponse(output.getvalue(), content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = content_disposition_header(True, FILENAME)
+    return response
