@@ -17,7 +17,6 @@ changes under 100 ms.
 import argparse
 import datetime
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ sys.path.insert(0, str(BASE_DIR / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesads.settings")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mesads_bench")
 
-from pages import ensure_database  # noqa: E402  (bench/pages.py: the same database)
+from pages import ensure_database, measure  # noqa: E402  (bench/pages.py: the same database)
 
 ensure_database()
 
@@ -41,7 +40,6 @@ from django.core import serializers  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from reversion.models import Revision, Version  # noqa: E402
@@ -107,19 +105,6 @@ def add_revisions(count: int) -> None:
             )
             for revision, ads, date in zip(revisions, batch, dates, strict=True)
         )
-
-
-def measure(client: Client, url: str, runs: int) -> tuple[float, float, int, int]:
-    response = client.get(url)  # warm-up (connection, template cache)
-    assert response.status_code == 200, (url, response.status_code)
-    timings = []
-    for _ in range(runs):
-        with CaptureQueriesContext(connection) as queries:
-            start = time.perf_counter()
-            response = client.get(url)
-            timings.append((time.perf_counter() - start) * 1000)
-        assert response.status_code == 200
-    return statistics.median(timings), max(timings), len(queries), len(response.content)
 
 
 def main() -> None:
