@@ -251,3 +251,29 @@ def test_the_notice_of_changes_is_opt_in(
     assert [mail.to for mail in mailoutbox] == [["agent@gard.gouv.fr"]]
     assert "L’ADS n° 12 de Nîmes a été modifiée par Camille." in mailoutbox[0].body
     assert "Commentaire : Nouveau véhicule" in mailoutbox[0].body
+
+
+def test_an_agent_who_asked_for_it_is_told_when_a_manager_edits_an_ads(
+    client,
+    manager,
+    complete_ads,
+    prefecture_agent,
+    other_prefecture_agent,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
+):
+    from tests.test_ads_edit import edit
+
+    for agent in (prefecture_agent, other_prefecture_agent):
+        agent.notify_changes = True
+        agent.save()
+    client.force_login(manager)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        edit(client, complete_ads, holder_name="Taxi Jean Jaurès SARL", comment="Cession")
+
+    # Only the agent of the Gard, where Nîmes is; never the manager who made the change.
+    assert [mail.to for mail in mailoutbox] == [["agent@gard.gouv.fr"]]
+    assert "L’ADS n° 12 de Nîmes a été modifiée par Camille" in mailoutbox[0].body
+    assert "Commentaire : Cession" in mailoutbox[0].body
+    assert f"/ads/{complete_ads.pk}/historique/" in mailoutbox[0].body

@@ -7,7 +7,11 @@ from dataclasses import dataclass
 import reversion
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
+
+from mesads.users.models import PrefectureMembership, User
+from mesads.users.notifications import notify
 
 from .authorities import ensure_authorities
 from .forms import ADSForm, BaseDriverFormSet
@@ -18,6 +22,7 @@ __all__ = [
     "ConflictError",
     "delete_ads",
     "ensure_authorities",
+    "notify_prefecture_of_change",
     "record_change",
     "restore_ads",
     "save_ads",
@@ -112,6 +117,30 @@ def save_ads(form: ADSForm, formset: BaseDriverFormSet, user, comment: str = "")
 def _save_all(objects) -> None:
     for obj in objects:
         obj.save()
+
+
+def notify_prefecture_of_change(ads: ADS, by, comment: str, *, site_url: str) -> int:
+    """The optional notice of a change to the agents of the ADS's prefecture who asked for
+    it in their profile (off by default); returns how many were queued."""
+    agents = User.objects.filter(
+        is_active=True,
+        notify_changes=True,
+        prefecture_memberships__departement=ads.authority.departement_id,
+        prefecture_memberships__status=PrefectureMembership.Status.ACCEPTED,
+    ).exclude(pk=by.pk)
+    return notify(
+        "changes",
+        agents,
+        f"L’ADS n° {ads.number} de {ads.authority.name} a été modifiée",
+        "users/emails/ads_changed.txt",
+        {
+            "ads": ads,
+            "authority": ads.authority,
+            "by": by,
+            "comment": comment,
+            "url": site_url + reverse("ads:history", args=[ads.pk]),
+        },
+    )
 
 
 @transaction.atomic

@@ -12,7 +12,14 @@ from ..certification import rights_on
 from ..filters import ADSFilterForm
 from ..forms import ADS_NUMBER_TAKEN, ADSDeleteForm, ADSForm, DriverFormSet
 from ..models import ADS
-from ..services import ConflictError, RestoreError, delete_ads, restore_ads, save_ads
+from ..services import (
+    ConflictError,
+    RestoreError,
+    delete_ads,
+    notify_prefecture_of_change,
+    restore_ads,
+    save_ads,
+)
 
 PAGE_SIZE = 50
 
@@ -74,6 +81,12 @@ def _edit(request, authority, ads: ADS | None):
                     raise
                 form.add_error("number", ADS_NUMBER_TAKEN.format(number=form.instance.number))
             else:
+                notify_prefecture_of_change(
+                    saved,
+                    request.user,
+                    form.cleaned_data["comment"],
+                    site_url=request.build_absolute_uri("/").rstrip("/"),
+                )
                 messages.success(
                     request,
                     f"L’ADS n° {saved.number} a été enregistrée."
@@ -135,6 +148,12 @@ def ads_delete(request, ads_id: int):
     form = ADSDeleteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         delete_ads(ads, request.user, form.cleaned_data["comment"])
+        notify_prefecture_of_change(
+            ads,
+            request.user,
+            f"Suppression : {form.cleaned_data['comment']}",
+            site_url=request.build_absolute_uri("/").rstrip("/"),
+        )
         messages.success(
             request,
             f"L’ADS n° {ads.number} a été supprimée. "
