@@ -264,6 +264,24 @@ def test_another_departement_s_prefecture_cannot_revoke_an_accepted_access(
     assert AuthorityAccess.objects.get(pk=access.pk).status == Status.ACCEPTED
 
 
+def test_an_agent_does_not_decide_his_own_request(
+    client, prefecture_agent, second_gard_agent, ales, staff
+):
+    """Accepting his own request would give an agent a plain manager's access, one that
+    outlives his membership of the prefecture (unlike acting as manager)."""
+    access = AuthorityAccess.objects.create(user=prefecture_agent, authority=ales)
+    client.force_login(prefecture_agent)
+
+    assert "agent@gard.gouv.fr" not in page(client, reverse("access:requests"))
+    assert client.get(reverse("access:request_detail", args=[access.pk])).status_code == 404
+    assert client.post(reverse("access:accept", args=[access.pk])).status_code == 404
+    assert AuthorityAccess.objects.get(pk=access.pk).status == Status.PENDING
+
+    # Another agent of the prefecture, or national staff, decides it.
+    client.force_login(second_gard_agent)
+    assert client.get(reverse("access:request_detail", args=[access.pk])).status_code == 200
+
+
 @pytest.mark.parametrize("persona", ["manager", "inspector", "pending_user"])
 def test_people_who_are_not_prefecture_agents_decide_nothing(client, request, nimes, persona):
     user = request.getfixturevalue(persona)
@@ -514,3 +532,37 @@ def test_each_page_has_one_title_and_says_where_you_are(
         assert html.count("<h1") == 1, url
         assert f"<title>{title} – Mes ADS</title>" in html, url
     assert membership.departement.name in page(client, reverse("access:memberships"))
+
+
+def test_an_agent_managing_an_epci_never_reaches_another_departements_communes(
+    prefecture_agent, nimes_metropole, nimes, montpellier
+):
+    """An EPCI may straddle départements: its Hérault members that delegated to it stay
+    the Hérault prefecture's, even for a Gard agent acting as the EPCI's manager."""
+    nimes.delegated_to = nimes_metropole
+    nimes.save()
+    montpellier.delegated_to = nimes_metropole
+    montpellier.save()
+    AuthorityAccess.objects.create(
+        user=prefecture_agent,
+        authority=nimes_metropole,
+        status=AuthorityAccess.Status.ACCEPTED,
+        via_prefecture=True,
+    )
+
+    writable = set(Authority.objects.writable_by(prefecture_agent))
+    assert {nimes_metropole, nimes} <= writable
+    assert montpellier not in writable
+    assert montpellier not in set(Authority.objects.readable_by(prefecture_agent))
+
+
+def test_a_manager_of_an_epci_manages_all_the_communes_that_delegated_to_it(
+    nimes_metropole, nimes, montpellier
+):
+    montpellier.delegated_to = nimes_metropole
+    montpellier.save()
+    user = User.objects.create_user("epci@nimes-metropole.fr", "mot-de-passe-de-test")
+    AuthorityAccess.objects.create(
+        user=user, authority=nimes_metropole, status=AuthorityAccess.Status.ACCEPTED
+    )
+    assert montpellier in set(Authority.objects.writable_by(user))

@@ -532,6 +532,29 @@ def test_restoring_is_refused_when_the_number_was_reused(
     assert complete_ads.deleted_at is not None
 
 
+def test_restoring_is_refused_once_the_authority_declared_it_has_no_ads(
+    client, manager, staff, nimes, complete_ads
+):
+    """Otherwise the register would hold an ADS while declaring it has none: the rule
+    the declaration form enforces (Authority.clean) would be bypassed."""
+    client.force_login(manager)
+    client.post(reverse("ads:delete", args=[complete_ads.pk]), {"comment": "Retirée"}, follow=True)
+    response = client.post(
+        reverse("ads:declaration", args=[nimes.pk]), {"declares_no_ads": "on"}, follow=True
+    )
+    assert messages_of(response) == ["La déclaration a été enregistrée."]
+    client.force_login(staff)
+
+    response = client.post(reverse("ads:restore", args=[complete_ads.pk]), follow=True)
+
+    assert messages_of(response) == [
+        "Impossible de restaurer : Nîmes a déclaré n’avoir aucune ADS sur son territoire. "
+        "Cette déclaration doit d’abord être retirée."
+    ]
+    complete_ads.refresh_from_db()
+    assert complete_ads.deleted_at is not None
+
+
 def test_restoring_an_ads_that_is_not_deleted_does_nothing(client, staff, complete_ads):
     client.force_login(staff)
 

@@ -946,3 +946,30 @@ def test_an_imported_change_keeps_the_documents_in_the_history(register, nimes, 
     assert entry.comment.startswith("Import du fichier « registre.csv »")
     assert entry.documents == []
     assert [c.label for c in entry.changes] == ["Notes"]
+
+
+def test_a_double_confirmation_queues_the_writing_once(
+    national_admin, nimes, settings, django_capture_on_commit_callbacks
+):
+    """Two clicks on « Confirmer », each request having read the job while it was ready:
+    two writing tasks would run the same file twice, concurrently with several workers."""
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django_tasks.backends.dummy.DummyBackend",
+            "QUEUES": ["default", "emails", "imports"],
+        }
+    }
+    from django_tasks import default_task_backend
+
+    from mesads.exchange import tasks
+
+    job = ImportJob.objects.create(original_name="f.csv", user=national_admin, status="ready")
+    first, second = ImportJob.objects.get(pk=job.pk), ImportJob.objects.get(pk=job.pk)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.confirm_import(first) is True
+        assert tasks.confirm_import(second) is False
+
+    assert [result.task.name for result in default_task_backend.results] == ["commit_import"]
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.COMMIT_QUEUED

@@ -277,3 +277,24 @@ def test_an_agent_who_asked_for_it_is_told_when_a_manager_edits_an_ads(
     assert "L’ADS n° 12 de Nîmes a été modifiée par Camille" in mailoutbox[0].body
     assert "Commentaire : Cession" in mailoutbox[0].body
     assert f"/ads/{complete_ads.pk}/historique/" in mailoutbox[0].body
+
+
+def test_the_notice_of_a_deletion_links_to_a_page_the_agent_may_open(
+    client, manager, complete_ads, prefecture_agent, mailoutbox, django_capture_on_commit_callbacks
+):
+    """A deleted ADS and its history are gone for everyone but national staff: the link
+    leads to the département's feed of changes, which lists the deletion."""
+    prefecture_agent.notify_changes = True
+    prefecture_agent.save()
+    client.force_login(manager)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("ads:delete", args=[complete_ads.pk]), {"comment": "Retrait"})
+
+    [mail] = mailoutbox
+    assert "Commentaire : Suppression : Retrait" in mail.body
+    link = next(line for line in mail.body.splitlines() if line.startswith("http://testserver/"))
+    client.force_login(prefecture_agent)
+    response = client.get(link.removeprefix("http://testserver"))
+    assert response.status_code == 200
+    assert "n° 12 (supprimée)" in response.content.decode()

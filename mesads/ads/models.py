@@ -92,17 +92,40 @@ def natural_sort_key(number: str) -> str:
 # ---------------------------------------------------------------------------------------
 
 
+def _agent_departements(user):
+    return PrefectureMembership.objects.filter(
+        user=user, status=PrefectureMembership.Status.ACCEPTED
+    ).values("departement_id")
+
+
 def _managed_ids(user):
     # A prefecture agent's "act as manager" access lasts only while the agent still
     # belongs to that département's prefecture, however the membership was ended.
-    agent_departements = PrefectureMembership.objects.filter(
-        user=user, status=PrefectureMembership.Status.ACCEPTED
-    ).values("departement_id")
     return AuthorityAccess.objects.filter(
-        Q(via_prefecture=False) | Q(authority__departement__in=agent_departements),
+        Q(via_prefecture=False) | Q(authority__departement__in=_agent_departements(user)),
         user=user,
         status=AuthorityAccess.Status.ACCEPTED,
     ).values("authority_id")
+
+
+def _managed_q(user) -> Q:
+    """The authorities a user manages, and the communes that delegated to them.
+
+    An agent acting as manager of an EPCI that straddles départements reaches only the
+    delegating communes of its own département: never another prefecture's.
+    """
+    direct = AuthorityAccess.objects.filter(
+        user=user, status=AuthorityAccess.Status.ACCEPTED, via_prefecture=False
+    ).values("authority_id")
+    as_agent = AuthorityAccess.objects.filter(
+        user=user, status=AuthorityAccess.Status.ACCEPTED, via_prefecture=True
+    ).values("authority_id")
+    departements = _agent_departements(user)
+    return (
+        Q(pk__in=_managed_ids(user))
+        | Q(delegated_to__in=direct)
+        | Q(delegated_to__in=as_agent, departement__in=departements)
+    )
 
 
 class AuthorityQuerySet(models.QuerySet):
@@ -128,15 +151,10 @@ class AuthorityQuerySet(models.QuerySet):
             return self.none()
         if user.is_staff:
             return self
-        managed = _managed_ids(user)
-        departements = PrefectureMembership.objects.filter(
-            user=user, status=PrefectureMembership.Status.ACCEPTED
-        ).values("departement_id")
         inspected = InspectorGrant.objects.filter(user=user).values("departement_id")
         return self.filter(
-            Q(pk__in=managed)
-            | Q(delegated_to__in=managed)
-            | Q(departement__in=departements)
+            _managed_q(user)
+            | Q(departement__in=_agent_departements(user))
             | Q(departement__in=inspected)
         )
 
@@ -146,8 +164,7 @@ class AuthorityQuerySet(models.QuerySet):
             return self.none()
         if user.is_staff:
             return self
-        managed = _managed_ids(user)
-        return self.filter(Q(pk__in=managed) | Q(delegated_to__in=managed))
+        return self.filter(_managed_q(user))
 
     def supervised_by(self, user) -> "AuthorityQuerySet":
         """The authorities of the départements whose prefecture staff the user belongs to."""

@@ -122,12 +122,20 @@ def _save_all(objects) -> None:
 def notify_prefecture_of_change(ads: ADS, by, comment: str, *, site_url: str) -> int:
     """The optional notice of a change to the agents of the ADS's prefecture who asked for
     it in their profile (off by default); returns how many were queued."""
+    if ads.authority.departement_id is None:
+        return 0  # an EPCI whose seat is unknown: no prefecture supervises it
     agents = User.objects.filter(
         is_active=True,
         notify_changes=True,
         prefecture_memberships__departement=ads.authority.departement_id,
         prefecture_memberships__status=PrefectureMembership.Status.ACCEPTED,
     ).exclude(pk=by.pk)
+    if ads.deleted_at is None:
+        url = reverse("ads:history", args=[ads.pk])
+    else:
+        # A deleted ADS, history included, is gone for all but national staff: the
+        # département's feed of changes lists the deletion.
+        url = reverse("prefecture:changes", args=[ads.authority.departement.code])
     return notify(
         "changes",
         agents,
@@ -138,7 +146,7 @@ def notify_prefecture_of_change(ads: ADS, by, comment: str, *, site_url: str) ->
             "authority": ads.authority,
             "by": by,
             "comment": comment,
-            "url": site_url + reverse("ads:history", args=[ads.pk]),
+            "url": site_url + url,
         },
     )
 
@@ -168,6 +176,12 @@ def restore_ads(ads: ADS, user) -> None:
         raise RestoreError(
             f"Impossible de restaurer : une autre ADS n° {ads.number} existe désormais "
             "chez ce gestionnaire."
+        )
+    # The rule of Authority.clean: a register that declares no ADS holds none.
+    if ads.authority.declares_no_ads:
+        raise RestoreError(
+            f"Impossible de restaurer : {ads.authority.name} a déclaré n’avoir aucune ADS "
+            "sur son territoire. Cette déclaration doit d’abord être retirée."
         )
     with reversion.create_revision():
         ads.deleted_at = None

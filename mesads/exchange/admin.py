@@ -356,10 +356,8 @@ class ImportJobAdmin(ImportMixin, admin.ModelAdmin):
     @staticmethod
     def _confirm_view(request: HttpRequest) -> HttpResponse:
         job = get_object_or_404(ImportJob, pk=request.POST.get("job"))
-        if not job.can_confirm:
+        if not job.can_confirm or not tasks.confirm_import(job):
             messages.error(request, "Cet import ne peut plus être confirmé.")
-        else:
-            tasks.confirm_import(job)
         return redirect("imports:progress", job.pk)
 
     def process_import(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:

@@ -162,10 +162,19 @@ def start_import(upload, *, user, sync: bool = False, comment: str = "") -> Impo
     return job
 
 
-def confirm_import(job: ImportJob) -> None:
-    """National staff confirmed the preview: queue the writing."""
-    job.status = ImportJob.Status.COMMIT_QUEUED
-    job.confirmed_at = timezone.now()
-    job.stage = ""
-    job.save(update_fields=["status", "confirmed_at", "stage"])
+def confirm_import(job: ImportJob) -> bool:
+    """National staff confirmed the preview: queue the writing; False when the job was no
+    longer ready (confirmed meanwhile, by a second click or another person).
+
+    A conditional update: of two confirmations that both saw the job ready, only one
+    queues the writing, otherwise the same file could be written twice at once.
+    """
+    now = timezone.now()
+    confirmed = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.READY).update(
+        status=ImportJob.Status.COMMIT_QUEUED, confirmed_at=now, stage=""
+    )
+    if not confirmed:
+        return False
+    job.status, job.confirmed_at, job.stage = ImportJob.Status.COMMIT_QUEUED, now, ""
     transaction.on_commit(lambda: commit_import.enqueue(job.pk))
+    return True

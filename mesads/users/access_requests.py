@@ -53,14 +53,18 @@ def decidable_accesses(user: User) -> QuerySet[AuthorityAccess]:
     département(s) for a prefecture agent, every one for national staff, none otherwise.
 
     An authority with no département (an EPCI whose seat is unknown) is decided by
-    national staff only.
+    national staff only. An agent never decides his own request: accepted, it would be a
+    manager's access that outlives his membership of the prefecture, unlike acting as
+    manager (``via_prefecture``); another agent or national staff decides it.
     """
     queryset = AuthorityAccess.objects.select_related(*ACCESS_RELATED)
     if not user.is_authenticated or not user.is_active:
         return queryset.none()
     if user.is_staff:
         return queryset
-    return queryset.filter(authority__departement__in=agent_departement_ids(user))
+    return queryset.filter(authority__departement__in=agent_departement_ids(user)).exclude(
+        user=user
+    )
 
 
 def actable_authorities(user: User) -> QuerySet[Authority]:
