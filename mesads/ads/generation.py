@@ -25,9 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from django.contrib.contenttypes.models import ContentType
-from django.core import serializers
-from django.db import connection, router, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from faker import Faker
 from reversion.models import Revision, Version
@@ -36,6 +34,7 @@ from mesads.geo.models import EPCI, Commune
 
 from . import validators
 from .authorities import ensure_authorities
+from .history import bulk_versions
 from .models import (
     ADS,
     NEW_REGIME_START,
@@ -474,10 +473,6 @@ class _Writer:
         self.history = history
         self.report = report
         if history:
-            self.ads_type = ContentType.objects.get_for_model(ADS)
-            self.driver_type = ContentType.objects.get_for_model(Driver)
-            self.ads_db = router.db_for_write(ADS)
-            self.driver_db = router.db_for_write(Driver)
             self.now = timezone.now()
             self.departement_of = dict(Authority.objects.values_list("pk", "departement_id"))
 
@@ -504,11 +499,7 @@ class _Writer:
         )
         versions = []
         for revision, (ads, drivers) in zip(revisions, batch, strict=True):
-            versions.append(self.version(revision, ads, self.ads_type, self.ads_db))
-            versions.extend(
-                self.version(revision, driver, self.driver_type, self.driver_db)
-                for driver in drivers
-            )
+            versions += bulk_versions(revision, [ads]) + bulk_versions(revision, drivers)
         Version.objects.bulk_create(versions)
         # The index behind the prefectures' feed of changes (what reversion.add_meta
         # writes for a revision saved by the application).
@@ -524,20 +515,6 @@ class _Writer:
         )
         self.report.revisions += len(revisions)
         self.report.versions += len(versions)
-
-    @staticmethod
-    def version(revision: Revision, obj, content_type: ContentType, db: str) -> Version:
-        # The fields of reversion's _add_to_revision: both models are registered with
-        # every field, the JSON format and no natural keys.
-        return Version(
-            revision=revision,
-            content_type=content_type,
-            object_id=str(obj.pk),
-            db=db,
-            format="json",
-            serialized_data=serializers.serialize("json", [obj]),
-            object_repr=str(obj),
-        )
 
 
 @transaction.atomic

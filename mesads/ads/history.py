@@ -12,9 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import models
+from django.core import serializers
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models, router
+from django.db.models import Model
 from django.utils import timezone
-from reversion.models import Version
+from reversion.models import Revision, Version
+from reversion.revisions import _get_options
 
 from mesads.geo.models import Commune
 
@@ -218,3 +222,28 @@ def changed_fields_since(current: ADS, base_version: int) -> list[tuple[str, str
             for change in _diff(ADS, snapshot, {k: v for k, v in now.items() if k in snapshot}, fmt)
         ]
     return None
+
+
+def bulk_versions(revision: Revision, objects: list[Model]) -> list[Version]:
+    """Version rows exactly as django-reversion serializes them (format, fields), for many
+    objects of one model at once: the generator and the import write history in bulk."""
+    if not objects:
+        return []
+    model = type(objects[0])
+    options = _get_options(model)
+    content_type = ContentType.objects.get_for_model(model)
+    db = router.db_for_write(model)
+    # The "json" serializer is the "python" one, dumped with this encoder.
+    items = serializers.serialize("python", objects, fields=options.fields)
+    return [
+        Version(
+            revision=revision,
+            content_type=content_type,
+            object_id=str(obj.pk),
+            db=db,
+            format=options.format,
+            serialized_data="[" + json.dumps(item, cls=DjangoJSONEncoder, ensure_ascii=False) + "]",
+            object_repr=str(obj),
+        )
+        for obj, item in zip(objects, items, strict=True)
+    ]

@@ -26,7 +26,6 @@ still enforces them when writing: an import that slipped past would roll back wh
 
 import datetime
 import difflib
-import json
 import re
 import time
 from collections import defaultdict
@@ -35,20 +34,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from django.contrib.contenttypes.models import ContentType
-from django.core import serializers
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, router, transaction
+from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone, translation
 from reversion.models import Revision, Version
 
 # reversion's own record of each model's serialized fields (ADSDocument leaves out its
 # file): the versions written here must be exactly those it would write.
-from reversion.revisions import _get_options
-
 from mesads.ads.forms import ADS_NUMBER_TAKEN
+from mesads.ads.history import bulk_versions
 from mesads.ads.models import ADS, ADSDocument, Authority, Driver, RegisterChange
 from mesads.ads.services import NOT_SUBSTANTIVE
 from mesads.geo.models import Commune
@@ -977,9 +972,11 @@ class Importer:
         done = 0
         self.progress(HISTORY, done, len(records))
         for chunk in _chunks(records, BATCH_SIZE):
-            versions = _versions(revision, [ads for ads, _ in chunk])
-            versions += _versions(revision, [d for _, drivers in chunk for d in drivers])
-            versions += _versions(revision, [doc for ads, _ in chunk for doc in documents[ads.pk]])
+            versions = bulk_versions(revision, [ads for ads, _ in chunk])
+            versions += bulk_versions(revision, [d for _, drivers in chunk for d in drivers])
+            versions += bulk_versions(
+                revision, [doc for ads, _ in chunk for doc in documents[ads.pk]]
+            )
             _bulk_insert(Version, versions)
             _bulk_insert(
                 RegisterChange,
@@ -1005,31 +1002,6 @@ def _header_of(field_name: str) -> str:
 def _chunks(items: list, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _versions(revision: Revision, objects: list[Model]) -> list[Version]:
-    """Version rows exactly as django-reversion serializes them (format, fields), for many
-    objects of one model at once."""
-    if not objects:
-        return []
-    model = type(objects[0])
-    options = _get_options(model)
-    content_type = ContentType.objects.get_for_model(model)
-    db = router.db_for_write(model)
-    # The "json" serializer is the "python" one, dumped with this encoder.
-    items = serializers.serialize("python", objects, fields=options.fields)
-    return [
-        Version(
-            revision=revision,
-            content_type=content_type,
-            object_id=str(obj.pk),
-            db=db,
-            format=options.format,
-            serialized_data="[" + json.dumps(item, cls=DjangoJSONEncoder, ensure_ascii=False) + "]",
-            object_repr=str(obj),
-        )
-        for obj, item in zip(objects, items, strict=True)
-    ]
 
 
 def _bulk_insert(model: type[Model], objects: list[Model]) -> None:

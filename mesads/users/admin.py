@@ -2,6 +2,8 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
+from mesads.core.http import site_url as absolute_site_url
+
 from . import access_requests
 from .models import AuthorityAccess, InspectorGrant, LoginEvent, PrefectureMembership, User
 
@@ -78,7 +80,7 @@ class PrefectureMembershipAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retirer les agents sélectionnés (et les registres gérés à ce titre)")
     def revoke(self, request, queryset):
-        site_url = request.build_absolute_uri("/").rstrip("/")
+        site_url = absolute_site_url(request)
         revoked, closed, skipped = 0, 0, 0
         for membership in queryset.select_related("user", "departement"):
             try:
@@ -103,7 +105,7 @@ class PrefectureMembershipAdmin(admin.ModelAdmin):
 
     def _decide(self, request, queryset, *, accept: bool) -> None:
         # The same service as the staff page: recorded decision, e-mail to the person.
-        site_url = request.build_absolute_uri("/").rstrip("/")
+        site_url = absolute_site_url(request)
         decided, skipped = 0, 0
         for membership in queryset.select_related("user", "departement"):
             try:

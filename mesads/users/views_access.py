@@ -8,9 +8,11 @@ never learns which requests exist, a prefecture agent never sees another départ
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
+
+from mesads.core.http import query_string_without, site_url
 
 from . import access_requests as service
 from .access_requests import AccessError
@@ -37,17 +39,6 @@ SUGGESTIONS = 10
 SUGGESTIONS_MIN_LENGTH = 2
 
 
-def _site_url(request: HttpRequest) -> str:
-    """The scheme and host the links in e-mails point to: those the user is on."""
-    return request.build_absolute_uri("/").rstrip("/")
-
-
-def _query_string(request: HttpRequest) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
-
-
 # --- asking to manage an authority ------------------------------------------------------
 
 
@@ -64,7 +55,7 @@ def search(request):
     return render(
         request,
         "users/access/search.html",
-        {"form": form, "page_obj": page, "query_string": _query_string(request)},
+        {"form": form, "page_obj": page, "query_string": query_string_without(request)},
     )
 
 
@@ -102,7 +93,7 @@ def request_access(request, authority_id: int):
                 request.user,
                 authority,
                 form.cleaned_data["message"],
-                site_url=_site_url(request),
+                site_url=site_url(request),
             )
         except AccessError as error:
             form.add_error(None, str(error))
@@ -149,7 +140,7 @@ def request_list(request):
             "status": status,
             "status_title": STATUS_TITLES[status],
             "page_obj": page,
-            "query_string": _query_string(request),
+            "query_string": query_string_without(request),
         },
     )
 
@@ -170,7 +161,7 @@ def request_detail(request, access_id: int):
 def accept(request, access_id: int):
     access = _get_decidable(request, access_id)
     try:
-        service.accept_access(access, request.user, site_url=_site_url(request))
+        service.accept_access(access, request.user, site_url=site_url(request))
     except AccessError as error:
         messages.error(request, str(error))
         return redirect("access:request_detail", access.pk)
@@ -194,7 +185,7 @@ def refuse(request, access_id: int):
         )
     try:
         service.refuse_access(
-            access, request.user, form.cleaned_data["comment"], site_url=_site_url(request)
+            access, request.user, form.cleaned_data["comment"], site_url=site_url(request)
         )
     except AccessError as error:
         messages.error(request, str(error))
@@ -217,7 +208,7 @@ def revoke(request, access_id: int):
     if request.method == "POST" and form.is_valid():
         try:
             service.revoke_access(
-                access, request.user, form.cleaned_data["comment"], site_url=_site_url(request)
+                access, request.user, form.cleaned_data["comment"], site_url=site_url(request)
             )
         except AccessError as error:
             messages.error(request, str(error))
@@ -278,7 +269,7 @@ def membership_list(request):
             "status": status,
             "status_title": STATUS_TITLES[status],
             "page_obj": page,
-            "query_string": _query_string(request),
+            "query_string": query_string_without(request),
         },
     )
 
@@ -290,7 +281,7 @@ def _decide_membership(request, membership_id: int, *, accept: bool):
     )
     try:
         service.decide_membership(
-            membership, request.user, accept=accept, site_url=_site_url(request)
+            membership, request.user, accept=accept, site_url=site_url(request)
         )
     except AccessError as error:
         messages.error(request, str(error))

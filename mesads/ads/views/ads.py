@@ -7,6 +7,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from mesads.core.http import query_string_without, site_url
+
 from ..access import can_write, get_ads_for_user, get_authority_for_user
 from ..certification import rights_on
 from ..filters import ADSFilterForm
@@ -46,8 +48,6 @@ def ads_list(request, authority_id: int):
         ),
         PAGE_SIZE,
     ).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "ads/ads_list.html",
@@ -56,7 +56,7 @@ def ads_list(request, authority_id: int):
             "can_write": can_write(request.user, authority),
             "filters": filters,
             "page_obj": page,
-            "query_string": query.urlencode(),
+            "query_string": query_string_without(request),
         },
     )
 
@@ -85,7 +85,7 @@ def _edit(request, authority, ads: ADS | None):
                     saved,
                     request.user,
                     form.cleaned_data["comment"],
-                    site_url=request.build_absolute_uri("/").rstrip("/"),
+                    site_url=site_url(request),
                 )
                 messages.success(
                     request,
@@ -152,7 +152,7 @@ def ads_delete(request, ads_id: int):
             ads,
             request.user,
             f"Suppression : {form.cleaned_data['comment']}",
-            site_url=request.build_absolute_uri("/").rstrip("/"),
+            site_url=site_url(request),
         )
         messages.success(
             request,

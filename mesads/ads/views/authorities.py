@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from dsfr.forms import DsfrBaseForm
 
 from mesads.core.forms import SearchForm
+from mesads.core.http import query_string_without
 from mesads.users.access_requests import actable_authorities
 
 from ..access import AUTHORITY_RELATED, can_write, get_authority_for_user
@@ -31,12 +32,10 @@ def authority_list(request):
     page = Paginator(authorities.with_ads_counts().order_by("name", "pk"), 50).get_page(
         request.GET.get("page")
     )
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "ads/authority_list.html",
-        {"form": form, "page_obj": page, "query_string": query.urlencode()},
+        {"form": form, "page_obj": page, "query_string": query_string_without(request)},
     )
 
 

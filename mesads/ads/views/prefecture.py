@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from dsfr.forms import DsfrBaseForm
 
 from mesads.core.forms import SearchForm
+from mesads.core.http import query_string_without
 from mesads.geo.models import Departement
 
 from .. import prefecture
@@ -40,13 +41,6 @@ def access_requests_url() -> str:
 def get_departement_for_user(user, code: str) -> Departement:
     """The département whose prefecture space the user may open, or a 404."""
     return get_object_or_404(prefecture.supervised_departements(user), code=code.upper())
-
-
-def _query_string(request, *drop: str) -> str:
-    query = request.GET.copy()
-    for name in ("page", *drop):
-        query.pop(name, None)
-    return query.urlencode()
 
 
 @login_required
@@ -141,7 +135,7 @@ def departement(request, code: str):
             "departement": departement,
             "form": form,
             "page_obj": page,
-            "query_string": _query_string(request),
+            "query_string": query_string_without(request),
             "totals": prefecture.departement_totals(departement, now),
             "pending_requests": prefecture.pending_requests(departement).count(),
             "access_requests_url": access_requests_url(),
@@ -285,7 +279,7 @@ def ads_list(request, code: str):
             "departement": departement,
             "filters": filters,
             "page_obj": page,
-            "query_string": _query_string(request),
+            "query_string": query_string_without(request),
             "full_query_string": request.GET.urlencode(),
         },
     )
