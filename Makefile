@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate demo lint format bench e2e clean
+.PHONY: serve worker run test install migrate demo lint format bench e2e clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,16 @@ lint: install
 format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# Production: settings from the environment (MESADS_PRODUCTION=true); migrations are a
+# deploy step (`python manage.py migrate`), never run at start.
+serve: install
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(VENV)/bin/gunicorn mesads.wsgi -c gunicorn.conf.py
+
+# The background worker: every queue of the project (e-mails, imports).
+worker: install
+	$(PY) manage.py worker
 
 bench: install
 	$(PY) bench/pages.py

@@ -69,6 +69,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Early, so it times and logs every request but static files, redirects and errors too.
+    "mesads.core.middleware.RequestLogMiddleware",
     # Sets Content-Security-Policy with a fresh nonce for the design system's scripts.
     "mesads.users.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -76,6 +78,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Below WhiteNoise (static files keep their long cache) and after authentication.
+    "mesads.core.middleware.PrivateCacheMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After authentication (it logs out) and messages (it says why).
     "mesads.users.middleware.SessionTimeoutMiddleware",
@@ -121,6 +125,15 @@ else:
     # keep its connection open and block the test database's teardown.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60 if PRODUCTION else 0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A frozen or unreachable server fails fast instead of holding a worker (finding 12).
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _db_options.setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
+    # Web requests only (gunicorn.conf.py sets MESADS_WEB_SERVER): a query longer than
+    # this is cancelled and the user sees the error page before gunicorn kills the worker.
+    # Commands, the worker and migrations may legitimately run long.
+    if env.bool("MESADS_WEB_SERVER", default=False):
+        _statement_ms = env.int("DB_STATEMENT_TIMEOUT", default=30) * 1000
+        _db_options["options"] = f"-c statement_timeout={_statement_ms}"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -202,6 +215,17 @@ DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default="Mes ADS <ne-pas-repondre@mesads.example>"
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Seconds before a silent SMTP server makes a send fail (logged) instead of hanging.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+if PRODUCTION and not env.bool("ALLOW_CONSOLE_EMAIL", default=False):
+    _TEST_BACKENDS = ("console", "locmem", "dummy", "filebased")
+    if any(f".{name}." in EMAIL_BACKEND for name in _TEST_BACKENDS):  # noqa: F821
+        raise ImproperlyConfigured(
+            "EMAIL_URL must name a real mail server in production (e.g. "
+            "smtp+tls://user:password@smtp.example:587): password reset links and "
+            f"notices would otherwise never leave ({EMAIL_BACKEND}). "  # noqa: F821
+            "Set ALLOW_CONSOLE_EMAIL=true to run without one on purpose."
+        )
 
 # A session ends after SESSION_IDLE_TIMEOUT seconds without a request and, in any case,
 # SESSION_ABSOLUTE_TIMEOUT seconds after login (mesads.users.middleware).
@@ -238,6 +262,8 @@ CONTENT_SECURITY_POLICY = {
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Load balancers probe the health check over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
@@ -245,17 +271,30 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# JSON lines in production (one per request: mesads.core.middleware.RequestLogMiddleware),
+# readable text on a developer's machine.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "mesads.core.logging.JSONFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
 
 # Background work (e-mails, large imports) goes through django-tasks. Immediate by default
 # (tests, `make run`); production sets TASKS_BACKEND=database and runs
-# `python manage.py db_worker`.
+# `python manage.py worker` (every queue below).
 TASKS = {
     "default": {
         "BACKEND": {

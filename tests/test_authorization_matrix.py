@@ -58,6 +58,7 @@ STAFF_ONLY = _rule(404, staff=200)
 # url name -> (method, expectations by persona)
 EXPECTED = {
     "home": ("get", EVERYONE),
+    "healthz": ("get", EVERYONE),
     "login": ("get", _rule(302, anonymous=200)),
     "logout": ("post", {persona: 302 for persona in PERSONAS}),
     "password_reset": ("get", EVERYONE),

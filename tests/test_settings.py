@@ -28,6 +28,8 @@ _CONTROLLED = (
     "SESSION_IDLE_TIMEOUT",
     "SESSION_ABSOLUTE_TIMEOUT",
     "TRUSTED_PROXY_COUNT",
+    "EMAIL_URL",
+    "ALLOW_CONSOLE_EMAIL",
 )
 
 
@@ -49,6 +51,7 @@ def production(**variables: str) -> dict:
         "MESADS_PRODUCTION": "true",
         "SECRET_KEY": secrets.token_urlsafe(45),  # 60 characters
         "ALLOWED_HOSTS": "mesads.example",
+        "EMAIL_URL": "smtp+tls://mesads:secret@smtp.mesads.example:587",
         **variables,
     }
 
@@ -248,3 +251,12 @@ def test_the_security_middleware_order():
     assert timeout > position("django.contrib.auth.middleware.AuthenticationMiddleware")
     assert timeout > position("django.contrib.messages.middleware.MessageMiddleware")
     assert middleware[-1] == "axes.middleware.AxesMiddleware"
+
+
+def test_production_refuses_the_console_mail_backend_unless_allowed():
+    """OPERATIONS.md #15: password-reset links were written to the server's output."""
+    refused = deploy_check(**production(EMAIL_URL="consolemail://"))
+    assert refused.returncode != 0
+    assert "EMAIL_URL must name a real mail server" in refused.stderr
+    allowed = deploy_check(**production(EMAIL_URL="consolemail://", ALLOW_CONSOLE_EMAIL="true"))
+    assert allowed.returncode == 0, allowed.stderr

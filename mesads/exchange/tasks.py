@@ -1,7 +1,7 @@
 """The background steps of an import (django-tasks, queue "imports"): check the file, then,
 once national staff confirm, write it.
 
-In production the database backend runs them in ``manage.py db_worker``; the upload
+In production the database backend runs them in ``manage.py worker``; the upload
 returns as soon as the job is queued, and the progress page follows the job. With the
 immediate backend (development, tests) they run when the request's transaction commits.
 """

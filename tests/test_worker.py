@@ -1,0 +1,125 @@
+"""The documented worker command runs every queue the project uses (OPERATIONS.md #1):
+``db_worker`` alone served "default" only, so imports stayed « en attente » and no e-mail
+left. These tests start the real command as a subprocess against the test database."""
+
+import io
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+
+from mesads.ads.models import ADS
+from mesads.core.management.commands.worker import project_queues
+from mesads.exchange.models import ImportJob
+from mesads.exchange.tasks import start_import
+from mesads.users.notifications import send_email
+
+from .test_import import csv_file, nimes_row
+
+ROOT = Path(__file__).resolve().parent.parent
+
+needs_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="the worker subprocess needs a database it can share (PostgreSQL; CI runs it)",
+)
+
+DATABASE_BACKEND = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "emails", "imports"],
+    }
+}
+
+
+def _worker_env(media_root: Path, mail_dir: Path) -> dict[str, str]:
+    db = connection.settings_dict
+    return {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "TASKS_BACKEND": "database",
+        "MEDIA_ROOT": str(media_root),
+        "EMAIL_URL": f"filemail:///{mail_dir}",  # four slashes: an absolute path
+        "DJANGO_SETTINGS_MODULE": "mesads.settings",
+    }
+
+
+def run_worker(env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", "worker", "--batch", "--interval", "0.1"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_the_worker_reads_its_queues_from_the_settings():
+    assert project_queues() == django_settings.TASKS["default"]["QUEUES"]
+    assert {"emails", "imports"} <= set(project_queues())
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_runs_an_import_and_an_e_mail(settings, tmp_path, nimes, staff):
+    settings.TASKS = DATABASE_BACKEND
+    mail_dir = tmp_path / "mails"
+    mail_dir.mkdir()
+    upload = io.BytesIO(csv_file([nimes_row("W-1")]))
+    upload.name = "registre.csv"
+    job = start_import(upload, user=staff)  # no request transaction: queued at once
+    send_email.enqueue("gestionnaire@mairie.example", "Bonjour", "Un message de Mes ADS.")
+    assert ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.QUEUED
+
+    result = run_worker(_worker_env(Path(settings.MEDIA_ROOT), mail_dir))
+
+    assert result.returncode == 0, result.stderr
+    assert "emails" in result.stdout and "imports" in result.stdout
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.READY, job.message
+    assert job.created_count == 1
+    [mail] = list(mail_dir.iterdir())
+    assert "gestionnaire@mairie.example" in mail.read_text()
+    assert not ADS.objects.filter(number="W-1").exists()  # a check writes nothing
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_the_plain_db_worker_would_have_left_them_waiting(settings, tmp_path, nimes, staff):
+    """What the README used to say: the import and the e-mail were never run."""
+    settings.TASKS = DATABASE_BACKEND
+    upload = io.BytesIO(csv_file([nimes_row("W-2")]))
+    upload.name = "registre.csv"
+    job = start_import(upload, user=staff)
+    env = _worker_env(Path(settings.MEDIA_ROOT), tmp_path)
+    subprocess.run(
+        [sys.executable, "manage.py", "db_worker", "--batch", "--no-startup-delay"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.QUEUED
+
+
+def test_the_worker_refuses_the_immediate_backend():
+    env = {**os.environ, "TASKS_BACKEND": "immediate"}
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "manage.py", "worker", "--batch"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "TASKS_BACKEND=database" in result.stderr
+    assert time.monotonic() - started < 30
