@@ -465,7 +465,7 @@ def test_a_background_import_interrupted_says_so(
 
     job.refresh_from_db()
     assert job.status == ImportJob.Status.FAILED
-    assert job.message.startswith("L’import s’est interrompu : rien n’a été enregistré")
+    assert job.message.startswith("L’import s’est arrêté sur une erreur technique : rien n’a été")
     assert counts() == before
     existing.refresh_from_db()
     assert existing.holder_name == "Avant l’import"

@@ -108,6 +108,37 @@ class Issue:
     message: str
 
 
+# A file of garbage would otherwise keep millions of errors in memory (OPERATIONS.md #7):
+# the first ones are enough to fix a file; the rest are counted.
+MAX_ERRORS_KEPT = 1000
+
+
+class IssueList(list):
+    """The errors of an import: the first ``MAX_ERRORS_KEPT`` are kept, the others only
+    counted (``dropped``), with every line that had one (``lines``)."""
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self.dropped = 0
+        self.lines: set[int] = {issue.line for issue in self if issue.line}
+
+    def append(self, issue: Issue) -> None:
+        if issue.line:
+            self.lines.add(issue.line)
+        if len(self) < MAX_ERRORS_KEPT:
+            super().append(issue)
+        else:
+            self.dropped += 1
+
+    def extend(self, issues) -> None:
+        for issue in issues:
+            self.append(issue)
+
+    @property
+    def total(self) -> int:
+        return len(self) + self.dropped
+
+
 @dataclass
 class Outcome:
     """What the import does (or did) to one ADS."""
@@ -125,7 +156,7 @@ class ImportResult:
     committed: bool = False
     sync: bool = False
     rows: int = 0
-    issues: list[Issue] = field(default_factory=list)
+    issues: IssueList = field(default_factory=IssueList)
     outcomes: list[Outcome] = field(default_factory=list)
     counts: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(
@@ -140,6 +171,11 @@ class ImportResult:
     @property
     def ok(self) -> bool:
         return not self.issues
+
+    @property
+    def error_count(self) -> int:
+        """Every error found, kept or only counted."""
+        return getattr(self.issues, "total", len(self.issues))
 
     @property
     def changed(self) -> int:
@@ -644,16 +680,23 @@ class Importer:
             self.result.details = table.details
             layout, issues = read_layout(table.headers)
             if layout is None:
-                self.result.issues = issues
+                self.result.issues = IssueList(issues)
                 return self.result
-            if self.commit:
-                with transaction.atomic():
-                    rows = self.validate(table, layout, lock=True)
-                    if self.result.ok:
-                        self.write(rows)
-                        self.result.committed = True
-            else:
-                self.validate(table, layout, lock=False)
+            try:
+                if self.commit:
+                    with transaction.atomic():
+                        rows = self.validate(table, layout, lock=True)
+                        if self.result.ok:
+                            self.write(rows)
+                            self.result.committed = True
+                else:
+                    self.validate(table, layout, lock=False)
+            except parsing.FileRefused as error:
+                # A bound hit or damage found while reading the rows: nothing was written
+                # (the transaction rolled back), the file is refused as a whole.
+                self.result.committed = False
+                self.result.issues = IssueList([Issue(None, WHOLE_ROW, str(error))])
+                self.result.outcomes = []
         self.result.seconds = time.monotonic() - start
         return self.result
 
@@ -663,15 +706,35 @@ class Importer:
         reader = _Reader(layout, table.excel_epoch)
         issues = self.result.issues
         rows: list[_Row] = []
+        read = skipped = last_line = 0
         total = table.total
         self.progress(READING, 0, total)
         for count, (line, cells) in enumerate(table.rows, 1):
             if all(value is None or parsing.cell_text(value) == "" for value in cells):
                 continue
+            read += 1
+            if issues.total >= MAX_ERRORS_KEPT:
+                # The file is refused anyway: the remaining lines are counted, not
+                # checked (a file of garbage would otherwise cost minutes and gigabytes).
+                skipped += 1
+                continue
             rows.append(reader.read(line, cells, issues))
+            last_line = line
             if count % PROGRESS_EVERY == 0:
                 self.progress(READING, count, total)
-        self.result.rows = len(rows)
+        self.result.rows = read
+        if skipped:
+            issues.dropped += 1
+            super(IssueList, issues).append(
+                Issue(
+                    None,
+                    WHOLE_ROW,
+                    f"Plus de {MAX_ERRORS_KEPT:,} erreurs : la vérification s’est arrêtée "
+                    f"après la ligne {last_line:,} ; les {skipped:,} lignes suivantes n’ont pas "
+                    "été vérifiées. Corrigez les erreurs listées, puis importez le fichier de "
+                    "nouveau.".replace(",", "\u202f"),
+                )
+            )
         if not rows and not issues:
             issues.append(Issue(None, WHOLE_ROW, "Le fichier ne contient aucune ADS à importer."))
             return rows
@@ -690,7 +753,7 @@ class Importer:
             if count % PROGRESS_EVERY == 0:
                 self.progress(VALIDATING, count, len(rows))
         self.progress(VALIDATING, len(rows), len(rows))
-        self.result.invalid_rows = len({issue.line for issue in issues if issue.line})
+        self.result.invalid_rows = len(issues.lines)
         if issues:
             # Line by line, each line's errors from left to right.
             issues.sort(key=lambda issue: (issue.line or 0, layout.position(issue.column)))

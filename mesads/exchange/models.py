@@ -10,7 +10,7 @@ from django.db import models, transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
-from .importing import Action, ImportResult
+from .importing import MAX_ERRORS_KEPT, Action, ImportResult
 
 
 class ImportJob(models.Model):
@@ -116,6 +116,15 @@ class ImportJob(models.Model):
             return None
         return min(100, round(100 * self.progress_done / total))
 
+    @property
+    def errors_truncated(self) -> bool:
+        """Only the first errors were kept (the others were counted)."""
+        return self.error_count > MAX_ERRORS_KEPT
+
+    @property
+    def errors_kept(self) -> int:
+        return min(self.error_count, MAX_ERRORS_KEPT)
+
     @transaction.atomic
     def record(self, result: ImportResult) -> None:
         """Store what the import found (errors, or what each row does) and its counts."""
@@ -145,7 +154,7 @@ class ImportJob(models.Model):
             batch_size=5000,
         )
         self.rows_total = result.rows
-        self.error_count = len(result.issues)
+        self.error_count = result.error_count
         self.invalid_rows = result.invalid_rows
         self.created_count = result.counts[Action.NEW]
         self.updated_count = result.counts[Action.UPDATED]

@@ -9,6 +9,11 @@ the cells mean is ``importing.py``'s business.
 Anything that is not a spreadsheet is refused before it is parsed, with a message that
 says what was expected (``FileRefused``). The XLSX reader is our own, on the standard
 library's C XML parser: openpyxl takes 24 s for the 60,000-row national file, this one 3 s.
+
+Hostile files (OPERATIONS.md #4–#9) meet hard bounds before they cost memory: columns,
+rows, bytes of XML between two rows, decompressed bytes, shared strings, CSV field size.
+Each refusal says which bound was hit. An archive whose headers lie (bad CRC, truncated
+stream) is « endommagé », never a technical error to retry.
 """
 
 import csv
@@ -19,6 +24,7 @@ import re
 import unicodedata
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +60,26 @@ _STRICT_REL_NS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
 # later) refuses the "billion laughs" and quadratic blow-up expansions; ``_Zip.open``
 # refuses DTDs besides. defusedxml would swap in the pure-Python parser, 10 times slower.
 MAX_EXPANSION = 40
+
+# Hard bounds on what a register file can hold: the national file has about 60,000 rows
+# and 30 columns (drivers included); far beyond, a file is an attack or an accident.
+MAX_COLUMNS = 200
+MAX_ROWS = 200_000
+# Decompressed XML of all parts together, and between two row ends (one row of a real
+# register is a few kilobytes).
+MAX_XML_BYTES = 256 * 1024 * 1024
+MAX_ROW_XML_BYTES = 8 * 1024 * 1024
+MAX_SHARED_STRINGS = 1_000_000
+MAX_SHARED_STRINGS_CHARS = 64 * 1024 * 1024
+# A CSV field longer than this is refused with its line (csv's own default limit).
+MAX_FIELD_SIZE = 128 * 1024
+# The DTD guard looks this far into every XML part.
+DOCTYPE_WINDOW = 2048
+
+DAMAGED = (
+    "Ce fichier est endommagé (archive incomplète ou altérée) : il ne peut pas être lu. "
+    "Enregistrez-le de nouveau depuis votre tableur, puis envoyez-le."
+)
 
 
 class FileRefused(Exception):
@@ -159,7 +185,9 @@ def read_table(source: str | Path | IO[bytes], name: str) -> Table:
     file_format = check_upload(name, len(data), data[:8192])
     if file_format == "xlsx":
         return _read_xlsx(data)
-    return _read_csv(data)
+    text, encoding = decode(data)
+    del data  # only the text is needed now: half the memory of a large CSV
+    return _read_csv(text, encoding)
 
 
 # --- CSV --------------------------------------------------------------------------------
@@ -189,19 +217,62 @@ def detect_separator(first_line: str) -> str:
     return separator if counts[separator] else ";"
 
 
-def _read_csv(data: bytes) -> Table:
-    text, encoding = decode(data)
+def _lines(text: str) -> Iterator[str]:
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end + 1
+        yield text[start:end]
+        start = end
+
+
+def _read_csv(text: str, encoding: str) -> Table:
     if not text.strip():
         raise FileRefused("Le fichier est vide.")
-    first_line = text.split("\n", 1)[0]
-    separator = detect_separator(first_line)
-    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=separator))
-    headers = [cell.strip() for cell in records[0]]
+    end = text.find("\n")
+    separator = detect_separator(text if end < 0 else text[:end])
+
+    def records() -> Iterator[tuple[int, list[str]]]:
+        # Lines cut lazily: a StringIO of the whole text would cost four bytes a character.
+        reader = csv.reader(_lines(text), delimiter=separator)
+        while True:
+            try:
+                record = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:
+                raise FileRefused(
+                    f"Ligne {reader.line_num} : un champ dépasse {MAX_FIELD_SIZE // 1024} Ko "
+                    "(limite par cellule) ou est mal délimité (guillemet non refermé) : "
+                    "corrigez cette ligne."
+                ) from None
+            if len(record) > MAX_COLUMNS:
+                raise FileRefused(
+                    f"Ligne {reader.line_num} : {len(record)} colonnes, au-delà des "
+                    f"{MAX_COLUMNS} qu’un fichier d’ADS peut avoir."
+                )
+            if reader.line_num > MAX_ROWS + 1:
+                raise FileRefused(
+                    f"Ce fichier compte plus de {MAX_ROWS:,} lignes (limite d’un import) : "
+                    "découpez-le en plusieurs fichiers.".replace(",", " ")
+                )
+            yield reader.line_num, record
+
+    # A first pass checks the bounds and counts the records without keeping them; the
+    # rows are then read again, one at a time.
+    total = -1
+    header: list[str] = []
+    for total, (_, record) in enumerate(records()):  # noqa: B007
+        if total == 0:
+            header = record
+    headers = [cell.strip() for cell in header]
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
         # Our CSV export escapes text that a spreadsheet would run as a formula with a
         # leading apostrophe; take it off. Everything else is imported as the text it is.
-        for line, record in enumerate(records[1:], 2):
+        iterator = records()
+        next(iterator, None)
+        for line, (_, record) in enumerate(iterator, 2):
             yield line, [unescape_formula(cell) if cell[:1] == "'" else cell for cell in record]
 
     names = {";": "point-virgule", ",": "virgule", "\t": "tabulation"}
@@ -209,7 +280,7 @@ def _read_csv(data: bytes) -> Table:
         "csv",
         headers,
         rows(),
-        total=len(records) - 1,
+        total=max(total, 0),
         details={"encodage": encoding, "séparateur": names[separator]},
     )
 
@@ -229,20 +300,67 @@ class _Zip:
                 f"Ce fichier est une archive endommagée ou incomplète : envoyez {EXPECTED}."
             ) from None
         self.budget = max(len(data), 1024 * 1024) * MAX_EXPANSION
+        self.read_bytes = 0
 
-    def open(self, name: str) -> IO[bytes]:
+    def open(self, name: str) -> "_BoundedPart":
         info = self.zip.getinfo(name)
         if info.file_size > self.budget:
             raise FileRefused(
-                "Ce classeur est anormalement volumineux une fois décompressé : il ne peut "
-                "pas être importé."
+                "Ce classeur est anormalement volumineux une fois décompressé (plus de "
+                f"{MAX_EXPANSION} fois la taille du fichier) : il ne peut pas être importé."
             )
         self.budget -= info.file_size
-        handle = self.zip.open(info)
-        # Entity declarations are how XML "bombs" grow: a spreadsheet never needs a DTD.
-        if b"<!DOCTYPE" in handle.peek(2048)[:2048]:
+        try:
+            part = _BoundedPart(self.zip.open(info), self)
+            # Entity declarations are how XML "bombs" grow: a spreadsheet never needs a
+            # DTD. peek() returns at most one buffer: read the whole window.
+            head = part.head(DOCTYPE_WINDOW)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError):
+            raise FileRefused(DAMAGED) from None
+        if b"<!DOCTYPE" in head:
             raise FileRefused("Ce classeur contient des déclarations XML interdites.")
-        return handle
+        return part
+
+
+class _BoundedPart:
+    """A part of the archive, read through a count of the bytes really decompressed
+    (the headers' sizes are only claims) and of the bytes since the last row end."""
+
+    def __init__(self, handle: IO[bytes], book: "_Zip") -> None:
+        self.handle = handle
+        self.book = book
+        self.buffer = b""
+        self.since_row = 0
+
+    def head(self, size: int) -> bytes:
+        while len(self.buffer) < size:
+            chunk = self.handle.read(size - len(self.buffer))
+            if not chunk:
+                break
+            self.buffer += chunk
+        return self.buffer[:size]
+
+    def read(self, size: int = -1) -> bytes:
+        if self.buffer:
+            data, self.buffer = self.buffer, b""
+            return data
+        try:
+            data = self.handle.read(64 * 1024 if size is None or size < 0 else size)
+        except (zipfile.BadZipFile, zlib.error, EOFError):
+            raise FileRefused(DAMAGED) from None
+        self.book.read_bytes += len(data)
+        self.since_row += len(data)
+        if self.book.read_bytes > MAX_XML_BYTES:
+            raise FileRefused(
+                f"Ce classeur dépasse {MAX_XML_BYTES // (1024 * 1024)} Mo une fois décompressé "
+                "(limite de lecture) : il ne peut pas être importé."
+            )
+        if self.since_row > MAX_ROW_XML_BYTES:
+            raise FileRefused(
+                f"Une ligne de ce classeur occupe plus de {MAX_ROW_XML_BYTES // (1024 * 1024)} "
+                "Mo (limite par ligne) : il ne peut pas être importé."
+            )
+        return data
 
 
 def _tag(element: ET.Element) -> str:
@@ -277,11 +395,22 @@ def _workbook_part(book: _Zip) -> str:
 def _shared_strings(book: _Zip, part: str | None) -> list[str]:
     if not part or part not in book.names:
         return []
-    strings = []
-    for _, element in ET.iterparse(book.open(part)):  # noqa: S314
+    strings: list[str] = []
+    handle = book.open(part)
+    characters = 0
+    for _, element in ET.iterparse(handle):  # noqa: S314
         if _tag(element) == "si":
-            strings.append(_text_of(element))
+            text = _text_of(element)
+            strings.append(text)
+            characters += len(text)
             element.clear()
+            handle.since_row = 0
+            if len(strings) > MAX_SHARED_STRINGS or characters > MAX_SHARED_STRINGS_CHARS:
+                raise FileRefused(
+                    "Ce classeur contient trop de textes (plus de "
+                    f"{MAX_SHARED_STRINGS:,} textes ou {MAX_SHARED_STRINGS_CHARS // (1024 * 1024)} "
+                    "millions de caractères) : il ne peut pas être importé.".replace(",", " ")
+                )
     return strings
 
 
@@ -350,6 +479,8 @@ def _read_xlsx(data: bytes) -> Table:
         header = next(rows, None)
     except ET.ParseError:
         raise FileRefused("Ce classeur XLSX est endommagé : il ne peut pas être lu.") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError):
+        raise FileRefused(DAMAGED) from None
     if header is None:
         raise FileRefused(f"La feuille « {name} » du classeur est vide.")
     line, cells = header
@@ -369,24 +500,45 @@ def _checked(rows: Iterator[tuple[int, list[Any]]]) -> Iterator[tuple[int, list[
         yield from rows
     except ET.ParseError:
         raise FileRefused("Ce classeur XLSX est endommagé : il ne peut pas être lu.") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError):
+        raise FileRefused(DAMAGED) from None
 
 
-def _sheet_rows(handle: IO[bytes], strings: list[str]) -> Iterator[tuple[int, list[Any]]]:
+def _sheet_rows(handle: "_BoundedPart", strings: list[str]) -> Iterator[tuple[int, list[Any]]]:
     """The non-empty rows of a worksheet, in order, as (row number, cells).
 
     The C parser builds each ``<row>`` element; Python only walks its cells. Cells may be
     omitted when empty, so each one is placed by its reference (``r="AB12"``).
     """
     main = f"{{{_MAIN_NS}}}"
-    if b"purl.oclc.org" in handle.peek(4096)[:4096]:
+    if b"purl.oclc.org" in handle.head(4096):
         main = f"{{{_STRICT_MAIN_NS}}}"
     row_tag, v_tag, is_tag, t_tag = main + "row", main + "v", main + "is", main + "t"
     columns: dict[str, int] = {}
     previous = 0
-    for _, element in ET.iterparse(handle):  # noqa: S314
+    row_count = 0
+    parent = None
+    for event, element in ET.iterparse(handle, events=("start", "end")):  # noqa: S314
+        if event == "start":
+            if parent is None and element.tag == main + "sheetData":
+                parent = element
+            continue
         if element.tag != row_tag:
             continue
-        number = int(element.get("r") or previous + 1)
+        handle.since_row = 0
+        row_count += 1
+        try:
+            number = int(element.get("r") or previous + 1)
+        except ValueError:
+            raise FileRefused(
+                f"Ce classeur XLSX est endommagé : une ligne porte le numéro "
+                f"« {element.get('r', '')[:20]} »."
+            ) from None
+        if row_count > MAX_ROWS or number > MAX_ROWS + 1:
+            raise FileRefused(
+                f"Ce fichier compte plus de {MAX_ROWS:,} lignes (limite d’un import) : "
+                "découpez-le en plusieurs fichiers.".replace(",", " ")
+            )
         previous = number
         cells: list[Any] = []
         for position, cell in enumerate(element):
@@ -395,9 +547,18 @@ def _sheet_rows(handle: IO[bytes], strings: list[str]) -> Iterator[tuple[int, li
                 letters = reference.rstrip(_DIGITS)
                 index = columns.get(letters)
                 if index is None:
-                    index = columns[letters] = column_index(letters)
+                    if len(letters) > 3 or not letters.isalpha():
+                        index = MAX_COLUMNS
+                    else:
+                        index = column_index(letters)
+                    columns[letters] = index
             else:
                 index = position
+            if index >= MAX_COLUMNS:
+                raise FileRefused(
+                    f"Ligne {number} : une cellule est placée en colonne « {reference[:20]} », "
+                    f"au-delà des {MAX_COLUMNS} colonnes qu’un fichier d’ADS peut avoir."
+                )
             kind = cell.get("t", "n")
             if kind == "inlineStr":
                 inline = cell.find(is_tag)
@@ -427,6 +588,10 @@ def _sheet_rows(handle: IO[bytes], strings: list[str]) -> Iterator[tuple[int, li
                 cells.extend([None] * (index - len(cells) + 1))
             cells[index] = value
         element.clear()
+        if parent is not None:
+            # A cleared row stays attached to its sheet: drop it, or millions of empty
+            # rows add up (OPERATIONS.md #5).
+            parent.clear()
         if cells:
             yield number, cells
 

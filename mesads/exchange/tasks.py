@@ -105,8 +105,9 @@ def _fail(job: ImportJob, error: BaseException) -> None:
     logger.exception("Import %s failed", job.pk)
     job.status = ImportJob.Status.FAILED
     job.message = (
-        "L’import s’est interrompu : rien n’a été enregistré, le registre est inchangé. "
-        f"Vous pouvez le relancer. (Erreur technique : {error.__class__.__name__})"
+        "L’import s’est arrêté sur une erreur technique : rien n’a été enregistré, le "
+        "registre est inchangé. L’erreur est consignée pour l’équipe technique "
+        f"(import n° {job.pk}, {error.__class__.__name__})."
     )
     job.finished_at = timezone.now()
     job.save()

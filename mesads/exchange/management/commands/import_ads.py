@@ -82,10 +82,10 @@ class Command(BaseCommand):
                 where = f"ligne {issue.line}" if issue.line else "fichier"
                 column = f", colonne « {issue.column} »" if issue.column else ""
                 self.stderr.write(f"{where}{column} : {issue.message}")
-            if len(result.issues) > limit:
-                self.stderr.write(f"… et {len(result.issues) - limit} autres erreurs.")
+            if result.error_count > limit:
+                self.stderr.write(f"… et {result.error_count - limit} autres erreurs.")
             raise CommandError(
-                f"{len(result.issues)} erreur(s) sur {result.invalid_rows} ligne(s) : "
+                f"{result.error_count} erreur(s) sur {result.invalid_rows} ligne(s) : "
                 "rien n’a été enregistré."
             )
         counts = result.counts
