@@ -178,7 +178,9 @@ AXES_VERBOSE = False
 # The client's address, for the lockout and the login audit alike (see client_ip): in
 # production the application sits behind TRUSTED_PROXY_COUNT reverse proxies that append
 # to X-Forwarded-For; on a developer's machine it is REMOTE_ADDR.
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if PRODUCTION else 0)
+# None unless configured, in production too: without a proxy in front, X-Forwarded-For is
+# whatever the client sends, and each value would be a fresh lockout quota.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "mesads.users.middleware.client_ip"
 
 LANGUAGE_CODE = "fr"

@@ -183,8 +183,8 @@ def test_production_mode_sends_cookies_over_https_only_and_asks_for_hsts():
         "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
         "SECURE_HSTS_PRELOAD": True,
         "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
-        # The client's address is read from the proxy's X-Forwarded-For entry.
-        "TRUSTED_PROXY_COUNT": 1,
+        # X-Forwarded-For is ignored until the operator says how many proxies add to it.
+        "TRUSTED_PROXY_COUNT": 0,
     }
 
 
@@ -253,10 +253,13 @@ def test_the_security_middleware_order():
     assert middleware[-1] == "axes.middleware.AxesMiddleware"
 
 
-def test_production_refuses_the_console_mail_backend_unless_allowed():
+def test_production_mode_refuses_the_console_email_backend_unless_allowed():
     """OPERATIONS.md #15: password-reset links were written to the server's output."""
-    refused = deploy_check(**production(EMAIL_URL="consolemail://"))
-    assert refused.returncode != 0
-    assert "EMAIL_URL must name a real mail server" in refused.stderr
-    allowed = deploy_check(**production(EMAIL_URL="consolemail://", ALLOW_CONSOLE_EMAIL="true"))
+    for url in ("consolemail://", "memorymail://", "dummymail://"):
+        result = run_manage("check", **production(EMAIL_URL=url))
+        assert result.returncode != 0, url
+        assert "EMAIL_URL must name a real mail server in production" in result.stderr
+    allowed = run_manage(
+        "check", **production(EMAIL_URL="consolemail://", ALLOW_CONSOLE_EMAIL="true")
+    )
     assert allowed.returncode == 0, allowed.stderr

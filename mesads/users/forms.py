@@ -1,13 +1,18 @@
+import logging
+
 from django import forms
 from django.contrib.auth import authenticate
 from django.contrib.auth import forms as auth_forms
 from django.core import validators
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.template import loader
 from django.views.decorators.debug import sensitive_variables
 from dsfr.forms import DsfrBaseForm
 
 from .models import User
+
+logger = logging.getLogger(__name__)
 
 PASSWORD_MAX_LENGTH = 128
 
@@ -101,6 +106,37 @@ class PasswordResetForm(FieldsetForm, auth_forms.PasswordResetForm):
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
 
+    def get_users(self, email: str):
+        # The same lookup as the login: exact on the normalised form, look-alikes refused.
+        if not User.objects.is_canonical_email(email):
+            return iter(())
+        return (
+            user
+            for user in User.objects.filter(email=User.objects.normalize_email(email))
+            if user.is_active and user.has_usable_password()
+        )
+
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ) -> None:
+        """Queue the link instead of sending it in the request: the page answers the same,
+        in the same time, for a known and an unknown address, and a hung mail server
+        cannot hold the request."""
+        from .notifications import send_email
+
+        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+        body = loader.render_to_string(email_template_name, context)
+        try:
+            send_email.enqueue(to_email, subject, body)
+        except Exception:
+            logger.exception("Could not send or queue the password reset e-mail to %s", to_email)
+
 
 class SetPasswordForm(FieldsetForm, auth_forms.SetPasswordForm):
     new_password1, new_password2 = _new_password_fields()
@@ -163,11 +199,17 @@ class EmailChangeForm(ReauthenticationMixin, FieldsetForm):
         super().__init__(*args, **kwargs)
 
     def clean_email(self) -> str:
+        if not User.objects.is_canonical_email(self.cleaned_data["email"]):
+            raise ValidationError(
+                "Cette adresse contient des caractères qui imitent des lettres ordinaires "
+                "(par exemple « ı » ou « ſ ») : saisissez-la en lettres simples.",
+                code="look_alike",
+            )
         email = User.objects.normalize_email(self.cleaned_data["email"])
         if email == User.objects.normalize_email(self.user.email):
             raise ValidationError("C’est déjà l’adresse de votre compte.", code="unchanged")
         # Addresses are unique whatever their case (constraint user_email_ci_unique).
-        if User.objects.filter(email__iexact=email).exclude(pk=self.user.pk).exists():
+        if User.objects.filter(email=email).exclude(pk=self.user.pk).exists():
             raise ValidationError(
                 "Un autre compte Mes ADS utilise déjà cette adresse électronique.",
                 code="unique",

@@ -1,3 +1,5 @@
+import unicodedata
+
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
@@ -10,11 +12,26 @@ class UserManager(BaseUserManager):
 
     @classmethod
     def normalize_email(cls, email: str | None) -> str:
-        # The whole address is compared case-insensitively: store it lower-cased.
-        return (email or "").strip().lower()
+        """The one form of an address we store, look up and count lockouts against:
+        NFKC then casefold, so that "ſ" (long s) or a fullwidth "ａ" count as the letter
+        they look like."""
+        return unicodedata.normalize("NFKC", (email or "").strip()).casefold()
+
+    @classmethod
+    def is_canonical_email(cls, email: str | None) -> bool:
+        """False for an address that changes under NFKC+casefold beyond plain case
+        ("ı" dotless i, "ſ" long s, fullwidth letters): such look-alikes are refused at
+        login and when an address is chosen, never matched to another account."""
+        email = (email or "").strip()
+        return cls.normalize_email(email) == email.lower()
 
     def get_by_natural_key(self, username: str):
-        return self.get(email__iexact=self.normalize_email(username))
+        # An exact comparison on the normalised form: iexact would use PostgreSQL's
+        # UPPER(), for which UPPER('ı') = 'I', and match "gestıonnaire@…" to
+        # "gestionnaire@…".
+        if not self.is_canonical_email(username):
+            raise self.model.DoesNotExist
+        return self.get(email=self.normalize_email(username))
 
     def create_user(self, email: str, password: str | None = None, **extra):
         if not email:

@@ -1,4 +1,5 @@
 import logging
+import unicodedata
 
 from axes.utils import reset as reset_login_failures
 from django.contrib import messages
@@ -30,7 +31,16 @@ def lockout_username(request: HttpRequest, credentials: dict | None = None) -> s
         username = credentials.get("username")
     else:
         username = request.POST.get("username")
-    return User.objects.normalize_email(username) if username else None
+    return lockout_key(username) if username else None
+
+
+def lockout_key(email: str) -> str:
+    """The normalised address (NFKC + casefold, as the login's lookup), further folded to
+    plain ASCII letters: look-alikes such as "gestıonnaire@…" (dotless ı), which the lookup
+    refuses, share the real address's quota instead of getting a fresh one."""
+    normalised = User.objects.normalize_email(email).replace("ı", "i")
+    decomposed = unicodedata.normalize("NFKD", normalised)
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
