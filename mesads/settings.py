@@ -71,6 +71,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Early, so it times and logs every request but static files, redirects and errors too.
     "mesads.core.middleware.RequestLogMiddleware",
+    # Before anything reads the body (sessions, CSRF, forms): an oversized one is refused
+    # from its Content-Length alone.
+    "mesads.core.middleware.RequestBodyLimitMiddleware",
     # Sets Content-Security-Policy with a fresh nonce for the design system's scripts.
     "mesads.users.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
