@@ -5,12 +5,13 @@ address): files are stored through Django's storage under random names and only 
 served by the views, after the access check, never from a public URL.
 """
 
+import logging
 import math
 import re
 import unicodedata
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 import filetype
@@ -22,6 +23,8 @@ from django.db import models, transaction
 
 from .models import ADSDocument, AuthorityDecree
 from .services import record_change
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -131,7 +134,24 @@ def _store(instance: models.Model, upload: UploadedFile) -> None:
     document_type = validate_document(upload)
     instance.original_name = clean_original_name(upload.name or "", document_type)
     # A random name: nothing personal in paths, and no collision between two "arrete.pdf".
-    instance.file.save(f"{uuid.uuid4().hex}.{document_type.extensions[0]}", upload, save=False)
+    name = f"{uuid.uuid4().hex}.{document_type.extensions[0]}"
+    stored = instance.file.field.generate_filename(instance, name)
+    try:
+        instance.file.save(name, upload, save=False)
+    except OSError:
+        # A full or read-only storage (OPERATIONS.md #16): leave no partial or empty file.
+        logger.exception("Could not store an uploaded document")
+        with suppress(OSError):
+            instance.file.storage.delete(stored)
+        raise DocumentNotStored(
+            "Le document n’a pas pu être enregistré : l’espace de stockage est "
+            "momentanément indisponible. Rien n’a été enregistré ; réessayez plus tard ou "
+            "prévenez l’équipe Mes ADS si le problème continue."
+        ) from None
+
+
+class DocumentNotStored(Exception):
+    """The storage refused the file; the message says so, in French."""
 
 
 @contextmanager

@@ -19,6 +19,7 @@ from ..access import (
 )
 from ..document_forms import ADSDocumentForm, AuthorityDecreeForm
 from ..documents import (
+    DocumentNotStored,
     add_ads_document,
     add_authority_decree,
     content_type_of,
@@ -43,9 +44,13 @@ def document_create(request, ads_id: int):
     ads = get_ads_for_user(request.user, ads_id, write=True)
     form = ADSDocumentForm(request.POST or None, request.FILES or None, ads=ads)
     if request.method == "POST" and form.is_valid():
-        document = add_ads_document(form.instance, form.cleaned_data["file"], request.user)
-        messages.success(request, f"Le document « {document.original_name} » a été déposé.")
-        return redirect("ads:detail", ads.pk)
+        try:
+            document = add_ads_document(form.instance, form.cleaned_data["file"], request.user)
+        except DocumentNotStored as error:
+            form.add_error("file", str(error))
+        else:
+            messages.success(request, f"Le document « {document.original_name} » a été déposé.")
+            return redirect("ads:detail", ads.pk)
     return render(
         request,
         "ads/document_form.html",
@@ -79,9 +84,13 @@ def decree_create(request, authority_id: int):
     authority = get_authority_for_user(request.user, authority_id, write=True)
     form = AuthorityDecreeForm(request.POST or None, request.FILES or None, authority=authority)
     if request.method == "POST" and form.is_valid():
-        decree = add_authority_decree(form.instance, form.cleaned_data["file"], request.user)
-        messages.success(request, f"L’arrêté du {decree.date:%d/%m/%Y} a été déposé.")
-        return redirect("ads:authority", authority.pk)
+        try:
+            decree = add_authority_decree(form.instance, form.cleaned_data["file"], request.user)
+        except DocumentNotStored as error:
+            form.add_error("file", str(error))
+        else:
+            messages.success(request, f"L’arrêté du {decree.date:%d/%m/%Y} a été déposé.")
+            return redirect("ads:authority", authority.pk)
     return render(request, "ads/decree_form.html", {"authority": authority, "form": form})
 
 
