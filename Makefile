@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: serve worker run test install migrate demo lint format bench e2e clean
+.PHONY: serve worker run test install migrate demo lint format bench bench-load e2e clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ worker: install
 
 bench: install
 	$(PY) bench/pages.py
+
+# Load on the production server (gunicorn, 3 workers) with wrk: DURATION seconds a scenario.
+bench-load: install
+	$(PY) bench/load.py
 
 clean:
 	rm -rf $(VENV) var

@@ -27,7 +27,7 @@ sys.path.insert(0, str(BASE_DIR / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesads.settings")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mesads_bench")
 
-from pages import ensure_database, measure  # noqa: E402  (bench/pages.py: the same database)
+from pages import ensure_database, follow, measure  # noqa: E402  (bench/pages.py: the same database)
 
 ensure_database()
 
@@ -132,9 +132,18 @@ def main() -> None:
         ("Paris prefecture table", table),
         ("Paris prefecture table, by completion", f"{table}?tri=completude"),
         ("Paris feed of changes, first page", feed),
-        ("Paris feed of changes, page 10", f"{feed}?page=10"),
+        # Reached as the user does, through « Page suivante »: a seek from the cursor.
+        ("Paris feed of changes, page 10", follow(client, feed, "next", 9)),
+        ("Paris feed of changes, last page", follow(client, feed, "last")),
         ("Paris ADS to certify, first page", f"{ads_list}?certification=non_certifiee"),
-        ("Paris ADS to certify, page 10", f"{ads_list}?certification=non_certifiee&page=10"),
+        (
+            "Paris ADS to certify, page 10",
+            follow(client, f"{ads_list}?certification=non_certifiee", "next", 9),
+        ),
+        (
+            "Paris ADS to certify, last page",
+            follow(client, f"{ads_list}?certification=non_certifiee", "last"),
+        ),
         ("Pas-de-Calais table, first page", reverse("prefecture:departement", args=["62"])),
         (
             "Pas-de-Calais table, by number of ADS",

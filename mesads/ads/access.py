@@ -1,4 +1,5 @@
-"""The one place that decides which authority, ADS or document a user may reach.
+"""The one place that decides which authority, ADS or document a user may reach (the
+rules themselves are the user's scope, ``mesads.ads.scope``).
 
 Another authority's object is a 404 (its existence is not revealed); an object the user
 may see but not change (read-only role, prefecture agent not acting as manager, locked
@@ -9,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
 from .models import ADS, ADSDocument, Authority, AuthorityDecree
+from .scope import scope_for
 
 AUTHORITY_RELATED = (
     "commune",
@@ -21,7 +23,7 @@ AUTHORITY_RELATED = (
 
 
 def ensure_writable(authority: Authority, user) -> None:
-    if not Authority.objects.writable_by(user).filter(pk=authority.pk).exists():
+    if not scope_for(user).can_write(authority):
         raise PermissionDenied(
             "Vous pouvez consulter ce registre mais pas le modifier. "
             "Seuls ses gestionnaires (ou un agent de la préfecture qui choisit d’agir "
@@ -39,7 +41,7 @@ def can_write(user, authority: Authority) -> bool:
     """Whether the pages should offer this user to change the authority's register."""
     if authority.is_locked:
         return False
-    return user.is_staff or Authority.objects.writable_by(user).filter(pk=authority.pk).exists()
+    return scope_for(user).can_write(authority)
 
 
 def get_authority_for_user(

@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 
 import reversion
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from mesads.users.models import AuthorityAccess, User
 from mesads.users.notifications import notify
 
 from .models import ADS, ATTESTATION_VALIDITY, ADSQuerySet, Authority, certified_q
+from .scope import scope_for
 from .services import record_change
 
 # Bulk certification acts on one page of a list at most; a bigger POST is cut, not obeyed.
@@ -67,23 +68,14 @@ class Rights:
 
 
 def rights_on(user: User, ads: ADS) -> Rights:
-    """One query (none for national staff): may the user attest, certify this ADS?"""
+    """May the user attest, certify this ADS? Read from the user's scope: no query."""
     if ads.deleted_at is not None:
         return Rights()
-    if user.is_staff and user.is_active:
-        return Rights(attest=not ads.authority.is_locked, certify=True)
-    row = (
-        Authority.objects.filter(pk=ads.authority_id)
-        .annotate(
-            writable=Exists(Authority.objects.writable_by(user).filter(pk=OuterRef("pk"))),
-            supervised=Exists(Authority.objects.supervised_by(user).filter(pk=OuterRef("pk"))),
-        )
-        .values("writable", "supervised")
-        .first()
+    scope = scope_for(user)
+    return Rights(
+        attest=scope.can_write(ads.authority) and not ads.authority.is_locked,
+        certify=scope.supervises(ads.authority),
     )
-    if row is None:
-        return Rights()
-    return Rights(attest=row["writable"] and not ads.authority.is_locked, certify=row["supervised"])
 
 
 def _locked(ads: ADS) -> ADS:

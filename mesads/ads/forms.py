@@ -1,8 +1,71 @@
 from django import forms
 from django.forms import inlineformset_factory
-from dsfr.forms import DsfrBaseForm
+from dsfr.forms import DsfrBaseForm, DsfrBoundField
+from dsfr.templatetags.dsfr_tags import dsfr_mark_optionnal_fields
+from dsfr.utils import dsfr_input_class_attr
 
 from .models import ADS, Authority, Driver
+
+# The ADS form and its drivers render some fifty fields per page. Django's widget
+# templates nest two or three includes per input (attrs.html; one per <option>) and
+# django-dsfr's field snippet makes some thirty dotted lookups per field, each a chain
+# of failed dict and index attempts in the template engine: together most of the
+# page's CPU. These templates give the same HTML from flat contexts.
+FLAT_WIDGET_TEMPLATES = {
+    **{
+        f"django/forms/widgets/{name}.html": "core/fields/widgets/input.html"
+        for name in ("text", "email", "date", "number", "tel", "url", "hidden", "checkbox")
+    },
+    "django/forms/widgets/select.html": "core/fields/widgets/select.html",
+    "django/forms/widgets/textarea.html": "core/fields/widgets/textarea.html",
+}
+FIELD_GROUP_TEMPLATES = {
+    "dsfr/form_field_snippets/input_snippet.html": "core/fields/field_group.html",
+    "dsfr/form_field_snippets/checkbox_snippet.html": "core/fields/checkbox_group.html",
+}
+
+
+class DsfrFieldGroup(DsfrBoundField):
+    """A design-system field group (label, hint, widget, errors) rendered from a flat
+    context: what django-dsfr's snippet looks up, computed once in Python."""
+
+    @property
+    def template_name(self) -> str:
+        name = super().template_name
+        return FIELD_GROUP_TEMPLATES.get(name, name)
+
+    def get_context(self) -> dict:
+        if self.template_name not in FIELD_GROUP_TEMPLATES.values():
+            return super().get_context()
+        widget = self.field.widget
+        # The snippet's filter: design-system classes, and aria-invalid on an error.
+        dsfr_input_class_attr(self)
+        errors = self.errors if self.form._errors else None
+        return {
+            "field": self,
+            "group_class": getattr(widget, "group_class", None) or "fr-input-group",
+            "errors": errors,
+            "disabled": self.field.disabled,
+            "id_for_label": self.id_for_label,
+            "auto_id": self.auto_id,
+            "label": self.label,
+            "optional_marker": dsfr_mark_optionnal_fields(self),
+            "help_text": self.help_text,
+            "widget": self.as_widget(),
+        }
+
+    def as_widget(self, widget=None, attrs=None, only_initial=False):
+        # Here rather than in the form's __init__: a formset adds its fields (id,
+        # DELETE) after that. Each form has its own copy of its widgets.
+        widget = widget or self.field.widget
+        widget.template_name = FLAT_WIDGET_TEMPLATES.get(widget.template_name, widget.template_name)
+        return super().as_widget(widget, attrs, only_initial)
+
+
+class FlatDsfrForm(DsfrBaseForm):
+    """django-dsfr's base form, rendered through the flat templates above."""
+
+    bound_field_class = DsfrFieldGroup
 
 
 class DateInput(forms.DateInput):
@@ -21,7 +84,7 @@ class YesNoUnknownSelect(forms.NullBooleanSelect):
         self.choices = [("unknown", "Non renseigné"), ("true", "Oui"), ("false", "Non")]
 
 
-class ADSForm(DsfrBaseForm, forms.ModelForm):
+class ADSForm(FlatDsfrForm, forms.ModelForm):
     # The version the user started from: a save based on an older one is a conflict.
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     comment = forms.CharField(
@@ -107,7 +170,7 @@ class ADSForm(DsfrBaseForm, forms.ModelForm):
         return number
 
 
-class DriverForm(DsfrBaseForm, forms.ModelForm):
+class DriverForm(FlatDsfrForm, forms.ModelForm):
     class Meta:
         model = Driver
         fields = ["status", "name", "siret", "card_number", "lease_start_date"]

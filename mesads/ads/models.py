@@ -14,14 +14,15 @@ import reversion
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, Value
+from django.db.models.functions import Replace, Upper
 from django.utils import timezone
 
 from mesads.core.text import search_key
 from mesads.geo.models import EPCI, Airport, Commune, Departement
-from mesads.users.models import AuthorityAccess, InspectorGrant, PrefectureMembership
 
 from . import validators
+from .scope import scope_for
 
 # ADS created on or after this date are personal, free, and valid five years (L3121-1-2).
 NEW_REGIME_START = datetime.date(2014, 10, 1)
@@ -92,40 +93,29 @@ def natural_sort_key(number: str) -> str:
 # ---------------------------------------------------------------------------------------
 
 
-def _agent_departements(user):
-    return PrefectureMembership.objects.filter(
-        user=user, status=PrefectureMembership.Status.ACCEPTED
-    ).values("departement_id")
+# An INSEE code (2A004), a SIREN (200054781) or a département code (2B, 971).
+_CODE_LIKE = re.compile(r"^[0-9][0-9ABab][0-9]{0,7}$")
 
 
-def _managed_ids(user):
-    # A prefecture agent's "act as manager" access lasts only while the agent still
-    # belongs to that département's prefecture, however the membership was ended.
-    return AuthorityAccess.objects.filter(
-        Q(via_prefecture=False) | Q(authority__departement__in=_agent_departements(user)),
-        user=user,
-        status=AuthorityAccess.Status.ACCEPTED,
-    ).values("authority_id")
+def number_search_key(number: str) -> str:
+    """An ADS number as a search compares it: upper case, without dashes, spaces, dots or
+    slashes, so that ``ux42`` finds ``UX-42`` (as ``plate_search`` does for plates)."""
+    return re.sub(r"[- ./]", "", (number or "").upper())
 
 
-def _managed_q(user) -> Q:
-    """The authorities a user manages, and the communes that delegated to them.
+def number_search_expression() -> models.Func:
+    """``number_search_key`` in SQL, on both databases; indexed (``ads_number_search_idx``)."""
+    expression = Upper("number")
+    for character in ("-", " ", ".", "/"):
+        expression = Replace(expression, Value(character), Value(""))
+    return expression
 
-    An agent acting as manager of an EPCI that straddles départements reaches only the
-    delegating communes of its own département: never another prefecture's.
-    """
-    direct = AuthorityAccess.objects.filter(
-        user=user, status=AuthorityAccess.Status.ACCEPTED, via_prefecture=False
-    ).values("authority_id")
-    as_agent = AuthorityAccess.objects.filter(
-        user=user, status=AuthorityAccess.Status.ACCEPTED, via_prefecture=True
-    ).values("authority_id")
-    departements = _agent_departements(user)
-    return (
-        Q(pk__in=_managed_ids(user))
-        | Q(delegated_to__in=direct)
-        | Q(delegated_to__in=as_agent, departement__in=departements)
-    )
+
+def _restrict(queryset: models.QuerySet, condition: Q | None) -> models.QuerySet:
+    """``condition`` from the user's scope: None matches nothing, an empty Q everything."""
+    if condition is None:
+        return queryset.none()
+    return queryset.filter(condition) if condition else queryset
 
 
 class AuthorityQuerySet(models.QuerySet):
@@ -134,49 +124,34 @@ class AuthorityQuerySet(models.QuerySet):
         text = text.strip()
         if not text:
             return self
-        return self.filter(
-            Q(search_name__contains=search_key(text))
-            | Q(commune__insee_code=text.upper())
-            | Q(epci__siren=text)
-            | Q(departement__code=text.upper())
-        )
+        # LIKE '%…%' on the normalised name: a pg_trgm index serves it on PostgreSQL
+        # (migration 0006). The codes join other tables: asked only for what looks like
+        # a code, so that a name search reads the index alone.
+        condition = Q(search_name__contains=search_key(text))
+        if _CODE_LIKE.match(text):
+            condition |= (
+                Q(commune__insee_code=text.upper())
+                | Q(epci__siren=text)
+                | Q(departement__code=text.upper())
+            )
+        return self.filter(condition)
 
     def readable_by(self, user) -> "AuthorityQuerySet":
         """The authorities whose register the user may read.
 
         Managers: the authorities they were granted, and those that delegated to them.
         Prefecture agents and inspectors: every authority of their départements.
+        The rules live in ``mesads.ads.scope``.
         """
-        if not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.is_staff:
-            return self
-        inspected = InspectorGrant.objects.filter(user=user).values("departement_id")
-        return self.filter(
-            _managed_q(user)
-            | Q(departement__in=_agent_departements(user))
-            | Q(departement__in=inspected)
-        )
+        return _restrict(self, scope_for(user).readable_q())
 
     def writable_by(self, user) -> "AuthorityQuerySet":
         """The authorities whose register the user may change (locks aside)."""
-        if not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.is_staff:
-            return self
-        return self.filter(_managed_q(user))
+        return _restrict(self, scope_for(user).writable_q())
 
     def supervised_by(self, user) -> "AuthorityQuerySet":
         """The authorities of the départements whose prefecture staff the user belongs to."""
-        if not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.is_staff:
-            return self
-        return self.filter(
-            departement__in=PrefectureMembership.objects.filter(
-                user=user, status=PrefectureMembership.Status.ACCEPTED
-            ).values("departement_id")
-        )
+        return _restrict(self, scope_for(user).supervised_q())
 
     # The historical name: what a user may see.
     for_user = readable_by
@@ -359,9 +334,9 @@ class ADSQuerySet(models.QuerySet):
         return self.filter(deleted_at__isnull=True)
 
     def readable_by(self, user) -> "ADSQuerySet":
-        if user.is_authenticated and user.is_active and user.is_staff:
-            return self
-        return self.filter(authority__in=Authority.objects.readable_by(user).values("pk"))
+        # authority__pk is the ADS's own column; only a département-wide reader (agent,
+        # inspector) joins the authority, which the ADS pages select anyway.
+        return _restrict(self, scope_for(user).readable_q("authority__"))
 
     for_user = readable_by
 
@@ -403,25 +378,26 @@ class ADSQuerySet(models.QuerySet):
         text = text.strip()
         if not text:
             return self
+        # Every branch has an index, so that PostgreSQL combines them (BitmapOr) and
+        # reads the matching rows only: the number through ``ads_number_search_idx``,
+        # the names, plates and SIRET through pg_trgm indexes (migration 0006; their
+        # expressions are those Django writes for icontains: UPPER(col::text) LIKE …).
+        queryset = self.alias(number_search=number_search_expression())
+        number = number_search_key(text)
+        number_q = Q(number_search=number) if number else Q(pk__in=[])
         if validators.is_full_plate(text):
             # A whole registration number is nothing else: one indexed lookup instead of
             # scanning the names of every ADS.
             # (An ADS number may look like an old plate: "2B12".)
-            return self.filter(
-                Q(plate_search=validators.plate_search_key(text)) | Q(number__iexact=text)
-            )
-        condition = (
-            Q(number__iexact=text)
-            | Q(holder_name__icontains=text)
-            | Q(drivers_search__icontains=text)
-        )
+            return queryset.filter(Q(plate_search=validators.plate_search_key(text)) | number_q)
+        condition = number_q | Q(holder_name__icontains=text) | Q(drivers_search__icontains=text)
         siret = validators.normalize_siret(text)
         if siret.isdigit():
             condition |= Q(holder_siret__startswith=siret)
         plate = validators.plate_search_key(text)
         if len(plate) >= 3:
             condition |= Q(plate_search__contains=plate)
-        return self.filter(condition)
+        return queryset.filter(condition)
 
     def natural_order(self) -> "ADSQuerySet":
         return self.order_by("number_sort_key", "pk")
@@ -587,6 +563,13 @@ class ADS(models.Model):
             models.Index(fields=["authority", "number_sort_key"], name="ads_authority_sort_idx"),
             models.Index(fields=["holder_siret"], name="ads_holder_siret_idx"),
             models.Index(fields=["plate_search"], name="ads_plate_search_idx"),
+            # The list's seek and its count (an index-only scan) over the live ADS.
+            models.Index(
+                fields=["authority", "number_sort_key", "id"],
+                condition=Q(deleted_at__isnull=True),
+                name="ads_live_authority_sort_idx",
+            ),
+            models.Index(number_search_expression(), name="ads_number_search_idx"),
         ]
 
     def __str__(self) -> str:
@@ -964,7 +947,10 @@ class RegisterChange(models.Model):
         verbose_name = "modification du registre"
         verbose_name_plural = "modifications du registre"
         indexes = [
-            models.Index(fields=["departement", "-created_at"], name="change_departement_date_idx"),
+            # The feed's order, made total by the id (mesads.ads.prefecture.CHANGES_ORDER).
+            models.Index(
+                fields=["departement", "-created_at", "-id"], name="change_departement_feed_idx"
+            ),
             models.Index(fields=["authority", "-created_at"], name="change_authority_date_idx"),
         ]
 

@@ -116,6 +116,9 @@ def departement_ads(departement: Departement) -> ADSQuerySet:
     return ADS.objects.live().filter(authority__departement=departement)
 
 
+CHANGES_ORDER = ("-created_at", "-pk")
+
+
 def changes_feed(departement: Departement) -> QuerySet[RegisterChange]:
     """The latest changes of the département's register, newest first.
 
@@ -136,9 +139,10 @@ def changes_feed(departement: Departement) -> QuerySet[RegisterChange]:
             "ads__number",
             "ads__deleted_at",
         )
-        # Exactly the index's order: a tie-breaker (pk) would make PostgreSQL sort every
-        # change of the département before it could return the first page.
-        .order_by("-created_at")
+        # Exactly the index's order (département, -created_at, -id): the id breaks the
+        # ties of a bulk import, whose changes share one date, so that none shifts
+        # between pages, and the database still reads the page's rows only.
+        .order_by(*CHANGES_ORDER)
     )
 
 

@@ -2,10 +2,10 @@ from django.http import HttpRequest
 
 
 def query_string_without(request: HttpRequest, *names: str) -> str:
-    """The current GET parameters without the page (and ``names``): what pagination
-    links append their own ``page=`` to, keeping the search and filters."""
+    """The current GET parameters without the page and its cursor (and ``names``): what
+    pagination links append their own ``page=`` to, keeping the search and filters."""
     query = request.GET.copy()
-    for name in ("page", *names):
+    for name in ("page", "apres", "avant", *names):
         query.pop(name, None)
     return query.urlencode()
 

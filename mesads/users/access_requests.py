@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mesads.ads.models import Authority
+from mesads.ads.scope import forget_scope, scope_for
 from mesads.core.text import search_key
 
 from .models import AuthorityAccess, PrefectureMembership, Status, User
@@ -62,9 +63,8 @@ def decidable_accesses(user: User) -> QuerySet[AuthorityAccess]:
         return queryset.none()
     if user.is_staff:
         return queryset
-    return queryset.filter(authority__departement__in=agent_departement_ids(user)).exclude(
-        user=user
-    )
+    departements = sorted(scope_for(user).agent_departement_ids)
+    return queryset.filter(authority__departement__in=departements).exclude(user=user)
 
 
 def actable_authorities(user: User) -> QuerySet[Authority]:
@@ -72,9 +72,8 @@ def actable_authorities(user: User) -> QuerySet[Authority]:
     département(s), never another's. National staff already write everywhere."""
     if not user.is_authenticated or not user.is_active:
         return Authority.objects.none()
-    return Authority.objects.filter(departement__in=agent_departement_ids(user)).select_related(
-        *AUTHORITY_RELATED
-    )
+    departements = sorted(scope_for(user).agent_departement_ids)
+    return Authority.objects.filter(departement__in=departements).select_related(*AUTHORITY_RELATED)
 
 
 def requestable_authorities() -> QuerySet[Authority]:
@@ -234,6 +233,7 @@ def _decide(
         )
     access.status, access.decided_at, access.decided_by = to_status, now, by
     access.decision_comment = comment
+    forget_scope(access.user)
 
 
 def _tell_requester(access: AuthorityAccess, subject: str, site_url: str) -> None:
@@ -298,6 +298,7 @@ def act_as_manager(agent: User, authority: Authority) -> AuthorityAccess:
             access.decided_by = agent
             access.decision_comment = ""
             access.save()
+    forget_scope(agent)
     return access
 
 
@@ -364,6 +365,7 @@ def decide_membership(
     if not updated:
         raise AccessError(f"La demande de {membership.user} a déjà été traitée.")
     membership.status, membership.decided_at, membership.decided_by = status, now, by
+    forget_scope(membership.user)
     verdict = "acceptée" if accept else "refusée"
     notify(
         "access_decision",
@@ -402,6 +404,7 @@ def revoke_membership(membership: PrefectureMembership, by: User, *, site_url: s
         decided_by=by,
         decision_comment="Fin des fonctions d’agent de la préfecture.",
     )
+    forget_scope(membership.user)
     notify(
         "access_decision",
         [membership.user],
@@ -427,8 +430,8 @@ def pending_memberships() -> QuerySet[PrefectureMembership]:
 
 class UserAccess:
     """The user's authorities, memberships and roles, each read on first use only: the
-    navigation asks whether the user is a prefecture agent on every page, the rest is
-    for the home page."""
+    navigation asks whether the user is a prefecture agent on every page (the user's
+    scope answers), the rest is for the home page."""
 
     def __init__(self, user: User):
         self.user = user
@@ -472,7 +475,8 @@ class UserAccess:
 
     @property
     def is_prefecture_agent(self) -> bool:
-        return bool(self.agent_departements)
+        # From the user's scope, which the page's access checks have usually read already.
+        return scope_for(self.user).is_prefecture_agent
 
     @cached_property
     def pending_requests_count(self) -> int:

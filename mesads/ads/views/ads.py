@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db import IntegrityError
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -8,6 +7,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from mesads.core.http import query_string_without, site_url
+from mesads.core.pagination import paginate
 
 from ..access import can_write, get_ads_for_user, get_authority_for_user
 from ..certification import rights_on
@@ -30,11 +30,15 @@ PAGE_SIZE = 50
 def ads_list(request, authority_id: int):
     authority = get_authority_for_user(request.user, authority_id, related=())
     filters = ADSFilterForm(request.GET or None)
-    queryset = filters.apply(ADS.objects.live().filter(authority=authority)).natural_order()
-    page = Paginator(
+    queryset = filters.apply(ADS.objects.live().filter(authority=authority))
+    # A seek on the index (authority, number_sort_key, id) of the live ADS: the last page
+    # of Paris costs what the first does (mesads.core.pagination).
+    page = paginate(
+        request,
         queryset.only(
             "pk",
             "number",
+            "number_sort_key",
             "holder_name",
             "vehicle_plate",
             "creation_date",
@@ -46,8 +50,9 @@ def ads_list(request, authority_id: int):
             "certified_at",
             "substantive_change_at",
         ),
+        ("number_sort_key", "pk"),  # ADSQuerySet.natural_order(), made total by pk
         PAGE_SIZE,
-    ).get_page(request.GET.get("page"))
+    )
     return render(
         request,
         "ads/ads_list.html",

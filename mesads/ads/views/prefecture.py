@@ -8,7 +8,6 @@ else gets a 404, inspectors included (see ``prefecture.supervised_departements``
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import F
 from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,6 +18,7 @@ from dsfr.forms import DsfrBaseForm
 
 from mesads.core.forms import SearchForm
 from mesads.core.http import query_string_without
+from mesads.core.pagination import paginate
 from mesads.geo.models import Departement
 
 from .. import prefecture
@@ -85,6 +85,9 @@ class AuthorityTableForm(SearchForm):
         ],
     )
 
+    # The name order seeks in the page (mesads.core.pagination); the others sort on
+    # figures the database computes for every authority anyway, so an offset costs
+    # nothing more there.
     ORDERINGS = {
         "": ("name", "pk"),
         "ads": (F("ads_total").desc(), "name", "pk"),
@@ -109,7 +112,11 @@ class AuthorityTableForm(SearchForm):
             queryset = queryset.filter(
                 ads_total=0, declares_no_ads=False, delegated_to__isnull=True
             )
-        return queryset.order_by(*self.ORDERINGS[data["tri"]])
+        return queryset
+
+    @property
+    def ordering(self) -> tuple:
+        return self.ORDERINGS[self.cleaned_data["tri"] if self.is_valid() else ""]
 
     @property
     def is_filtered(self) -> bool:
@@ -125,8 +132,13 @@ def departement(request, code: str):
     departement = get_departement_for_user(request.user, code)
     now = timezone.now()
     form = AuthorityTableForm(request.GET or None)
-    page = Paginator(form.apply(prefecture.authority_table(departement, now)), PAGE_SIZE).get_page(
-        request.GET.get("page")
+    ordering = form.ordering
+    page = paginate(
+        request,
+        form.apply(prefecture.authority_table(departement, now)),
+        ordering,
+        PAGE_SIZE,
+        seek=ordering == AuthorityTableForm.ORDERINGS[""],
     )
     return render(
         request,
@@ -185,8 +197,8 @@ def expected_count(request, code: str, authority_id: int):
 @login_required
 def changes(request, code: str):
     departement = get_departement_for_user(request.user, code)
-    page = Paginator(prefecture.changes_feed(departement), PAGE_SIZE).get_page(
-        request.GET.get("page")
+    page = paginate(
+        request, prefecture.changes_feed(departement), prefecture.CHANGES_ORDER, PAGE_SIZE
     )
     return render(
         request,
@@ -194,7 +206,6 @@ def changes(request, code: str):
         {
             "departement": departement,
             "page_obj": page,
-            "query_string": "",
             "page_caption": f"Modifications du département, page {page.number} "
             f"sur {page.paginator.num_pages}",
         },
@@ -268,10 +279,12 @@ def ads_list(request, code: str):
             "certified_at",
             "substantive_change_at",
             "authority__name",
+            "number_sort_key",
         )
-        .order_by("authority__name", "authority_id", "number_sort_key", "pk")
     )
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(
+        request, queryset, ("authority__name", "authority_id", "number_sort_key", "pk"), PAGE_SIZE
+    )
     return render(
         request,
         "ads/prefecture/ads_list.html",

@@ -1,0 +1,219 @@
+"""Who may do what: the one place where a user's reach is worked out, once per request.
+
+A user's scope is what their roles give them, as plain ids:
+
+- a manager (``AuthorityAccess`` accepted) writes the registers they were granted, and
+  those of the communes that delegated their ADS to an EPCI they manage;
+- a prefecture agent (``PrefectureMembership`` accepted) reads every register of its
+  département, and writes the ones it chose to manage (``via_prefecture``) for as long
+  as it still belongs to that prefecture, however the membership was ended; acting as
+  manager of an EPCI that straddles départements, it reaches only the delegating
+  communes of its own département, never another prefecture's;
+- an inspector (``InspectorGrant``) reads every register of its département;
+- national staff read and write everything.
+
+It costs one small query, made on first use; none for anonymous visitors, none for
+national staff unless a page asks about their prefecture role. The result is kept on
+the user object, so that code receiving only ``user`` shares it. Querysets then filter
+on these ids (``Authority.objects.readable_by``…) instead of nesting subqueries that
+Django would rebuild, at a cost in CPU greater than the SQL itself, on every call.
+
+A change of access (a decision, a membership ended, a delegation) forgets every scope
+built before it in this process: ``forget_scope`` for bulk updates, a signal for saves.
+"""
+
+from functools import cached_property
+from typing import Any
+
+from django.db.models import IntegerField, Q, Value
+from django.db.models.signals import post_delete, post_save
+
+from mesads.users.models import AuthorityAccess, InspectorGrant, PrefectureMembership, User
+
+_ACCESS, _AGENT, _INSPECTOR = "access", "agent", "inspector"
+_CACHE = "_mesads_scope"
+
+# Bumped on every change of access: a scope built under an older generation is stale.
+_generation = 0
+
+
+class Scope:
+    """What one user may reach. Build it with ``scope_for(user)``."""
+
+    def __init__(self, user: Any) -> None:
+        self.user_id = user.pk
+        self.is_active = bool(user.is_authenticated and user.is_active)
+        self.is_staff = self.is_active and user.is_staff
+        self.generation = _generation
+
+    # --- what the database says (read once, on first use) ------------------------------
+
+    @cached_property
+    def _ids(self) -> tuple[frozenset[int], frozenset[int], frozenset[int], frozenset[int]]:
+        """(agent départements, inspected départements, managed authorities, writable
+        authorities), from one query: the user's accepted accesses, each with the
+        communes that delegated to it (one row per commune), then the user's accepted
+        prefecture memberships and inspector grants."""
+        if not self.is_active:
+            return frozenset(), frozenset(), frozenset(), frozenset()
+        no_id = Value(None, output_field=IntegerField())
+        accesses = AuthorityAccess.objects.filter(
+            user_id=self.user_id, status=AuthorityAccess.Status.ACCEPTED
+        ).values_list(
+            Value(_ACCESS),
+            "authority__departement_id",
+            "authority_id",
+            "via_prefecture",
+            "authority__delegating_authorities__id",
+            "authority__delegating_authorities__departement_id",
+        )
+        memberships = PrefectureMembership.objects.filter(
+            user_id=self.user_id, status=PrefectureMembership.Status.ACCEPTED
+        ).values_list(Value(_AGENT), "departement_id", no_id, Value(False), no_id, no_id)
+        grants = InspectorGrant.objects.filter(user_id=self.user_id).values_list(
+            Value(_INSPECTOR), "departement_id", no_id, Value(False), no_id, no_id
+        )
+        # National staff write everywhere: their accesses do not matter.
+        rows = list(
+            memberships.union(grants, all=True)
+            if self.is_staff
+            else accesses.union(memberships, grants, all=True)
+        )
+        agent = {row[1] for row in rows if row[0] == _AGENT}
+        inspected = {row[1] for row in rows if row[0] == _INSPECTOR}
+        managed, delegating = set(), set()
+        for kind, departement_id, authority_id, via_prefecture, commune_id, commune_dept in rows:
+            if kind != _ACCESS:
+                continue
+            # An agent's "act as manager" access lasts only while the agent still belongs
+            # to that département's prefecture, however the membership was ended.
+            if not via_prefecture or departement_id in agent:
+                managed.add(authority_id)
+            # Through an EPCI managed as an agent, only the delegating communes of the
+            # agent's own départements, never another prefecture's.
+            if commune_id is not None and (not via_prefecture or commune_dept in agent):
+                delegating.add(commune_id)
+        return (
+            frozenset(agent),
+            frozenset(inspected),
+            frozenset(managed),
+            frozenset(managed | delegating),
+        )
+
+    # --- roles ---------------------------------------------------------------------------
+
+    @property
+    def agent_departement_ids(self) -> frozenset[int]:
+        """The départements whose prefecture staff the user belongs to (accepted)."""
+        return self._ids[0]
+
+    @property
+    def inspected_departement_ids(self) -> frozenset[int]:
+        return self._ids[1]
+
+    @property
+    def readable_departement_ids(self) -> frozenset[int]:
+        """The départements of which the user reads every register."""
+        return self._ids[0] | self._ids[1]
+
+    @property
+    def is_prefecture_agent(self) -> bool:
+        return bool(self.agent_departement_ids)
+
+    @property
+    def managed_authority_ids(self) -> frozenset[int]:
+        """The authorities the user manages themself (not through a delegation)."""
+        return self._ids[2]
+
+    @property
+    def writable_authority_ids(self) -> frozenset[int]:
+        """The registers the user may change (locks aside), national staff excepted."""
+        return self._ids[3]
+
+    # --- one authority -------------------------------------------------------------------
+
+    def can_read(self, authority: Any) -> bool:
+        return self.is_staff or (
+            self.is_active
+            and (
+                authority.pk in self.writable_authority_ids
+                or authority.departement_id in self.readable_departement_ids
+            )
+        )
+
+    def can_write(self, authority: Any) -> bool:
+        """Whether the user may change the authority's register, locks aside."""
+        return self.is_staff or (self.is_active and authority.pk in self.writable_authority_ids)
+
+    def supervises(self, authority: Any) -> bool:
+        """Whether the authority is in a département whose prefecture staff the user is."""
+        return self.is_staff or (
+            self.is_active and authority.departement_id in self.agent_departement_ids
+        )
+
+    # --- conditions for querysets --------------------------------------------------------
+    # ``prefix`` leads from the queried model to the authority ("" for Authority itself,
+    # "authority__" for ADS). None: nothing matches; an empty Q: everything does.
+
+    def readable_q(self, prefix: str = "") -> Q | None:
+        if self.is_staff:
+            return Q()
+        return _either(
+            _in(f"{prefix}pk", self.writable_authority_ids),
+            _in(f"{prefix}departement_id", self.readable_departement_ids),
+        )
+
+    def writable_q(self, prefix: str = "") -> Q | None:
+        if self.is_staff:
+            return Q()
+        return _in(f"{prefix}pk", self.writable_authority_ids)
+
+    def supervised_q(self, prefix: str = "") -> Q | None:
+        if self.is_staff:
+            return Q()
+        return _in(f"{prefix}departement_id", self.agent_departement_ids)
+
+
+def _in(lookup: str, ids: frozenset[int]) -> Q | None:
+    # Sorted: the same scope gives the same SQL.
+    return Q(**{f"{lookup}__in": sorted(ids)}) if ids else None
+
+
+def _either(*conditions: Q | None) -> Q | None:
+    kept = [condition for condition in conditions if condition is not None]
+    if not kept:
+        return None
+    result = kept[0]
+    for condition in kept[1:]:
+        result |= condition
+    return result
+
+
+def scope_for(user: Any) -> Scope:
+    """The user's scope, built on first use and kept on the user object."""
+    scope = getattr(user, _CACHE, None)
+    if scope is None or scope.generation != _generation:
+        scope = Scope(user)
+        if user.is_authenticated:
+            setattr(user, _CACHE, scope)
+    return scope
+
+
+def forget_scope(user: Any = None) -> None:
+    """Call after changing accesses without ``save()`` (a queryset ``update``): every
+    scope built before, this user's (even through another object) or anyone's, is
+    worked out again on its next use."""
+    global _generation
+    _generation += 1
+    if user is not None and hasattr(user, _CACHE):
+        delattr(user, _CACHE)
+
+
+def _access_changed(sender: Any, **kwargs: Any) -> None:
+    forget_scope()
+
+
+# The user too: the scope holds whether they are active and national staff.
+for _model in (AuthorityAccess, PrefectureMembership, InspectorGrant, "ads.Authority", User):
+    post_save.connect(_access_changed, sender=_model, dispatch_uid=f"scope-{_model}-save")
+    post_delete.connect(_access_changed, sender=_model, dispatch_uid=f"scope-{_model}-delete")
