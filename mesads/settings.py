@@ -136,7 +136,10 @@ else:
     # Commands, the worker and migrations may legitimately run long.
     if env.bool("MESADS_WEB_SERVER", default=False):
         _statement_ms = env.int("DB_STATEMENT_TIMEOUT", default=30) * 1000
-        _db_options["options"] = f"-c statement_timeout={_statement_ms}"
+        # Added to any options DATABASE_URL already gives, not in their place.
+        _db_options["options"] = (
+            f"{_db_options.get('options', '')} -c statement_timeout={_statement_ms}".strip()
+        )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -63,7 +63,7 @@ def _header_row() -> str:
     return f'<row r="1">{cells}</row>'
 
 
-def _workbook(sheet: bytes | None, *, sheet_writer=None) -> bytes:
+def _workbook(sheet: bytes | None) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as book:
         book.writestr("[Content_Types].xml", _CONTENT_TYPES)
@@ -78,7 +78,7 @@ def _workbook(sheet: bytes | None, *, sheet_writer=None) -> bytes:
 def far_column() -> bytes:
     """#4: 1.5 KB, one cell at column AAAAAAA (about 8 billion columns to the right)."""
     sheet = SHEET_START + '<row r="2"><c r="AAAAAAA2"><v>1</v></c></row>' + SHEET_END
-    return _workbook((sheet).encode())
+    return _workbook(sheet.encode())
 
 
 def empty_rows() -> bytes:

@@ -138,6 +138,11 @@ class IssueList(list):
     def total(self) -> int:
         return len(self) + self.dropped
 
+    def close(self, issue: Issue) -> None:
+        """A last whole-file error that says where the check stopped: kept past the bound,
+        and counted like the others."""
+        super().append(issue)
+
 
 @dataclass
 class Outcome:
@@ -724,8 +729,7 @@ class Importer:
                 self.progress(READING, count, total)
         self.result.rows = read
         if skipped:
-            issues.dropped += 1
-            super(IssueList, issues).append(
+            issues.close(
                 Issue(
                     None,
                     WHOLE_ROW,
