@@ -214,6 +214,9 @@ STORAGES = {
 MAX_DOCUMENT_SIZE = env.int("MAX_DOCUMENT_SIZE", default=10 * 1024 * 1024)
 # Spreadsheets imported into the register (the national file is about 15 MB).
 IMPORT_MAX_SIZE = env.int("IMPORT_MAX_SIZE", default=50 * 1024 * 1024)
+# An import whose worker has not given a sign of life for this many seconds (it writes one
+# every second while it runs) is shown as interrupted, with a button to run it again.
+IMPORT_HEARTBEAT_TIMEOUT = env.int("IMPORT_HEARTBEAT_TIMEOUT", default=60)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

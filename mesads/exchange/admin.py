@@ -290,7 +290,7 @@ class ImportJobAdmin(ImportMixin, admin.ModelAdmin):
     list_display = [
         "original_name",
         "user",
-        "status",
+        "state",
         "sync",
         "rows_total",
         "created_count",
@@ -309,6 +309,10 @@ class ImportJobAdmin(ImportMixin, admin.ModelAdmin):
     ]
 
     @admin.display(description="Suivi")
+    @admin.display(description="état", ordering="status")
+    def state(self, job: ImportJob) -> str:
+        return job.status_label  # an import whose worker died shows as interrupted
+
     def progress_link(self, job: ImportJob) -> str:
         return format_html(
             '<a href="{}">Voir la progression et le résultat</a>',

@@ -10,5 +10,6 @@ app_name = "imports"
 urlpatterns = [
     path("modele.xlsx", import_views.import_template, name="template"),
     path("<int:job_id>/", import_views.import_progress, name="progress"),
+    path("<int:job_id>/relancer/", import_views.import_restart, name="restart"),
     path("<int:job_id>/erreurs.csv", import_views.import_errors_csv, name="errors"),
 ]

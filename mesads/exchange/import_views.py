@@ -9,18 +9,20 @@ import csv
 import io
 from collections.abc import Iterator
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from .columns import escape_formula
 from .importing import Action
 from .models import ImportJob, ImportJobError, ImportJobRow
+from .tasks import restart_import
 from .template import FILENAME, write_template
 
 PAGE_SIZE = 50
@@ -50,7 +52,12 @@ def get_job_for_user(user, job_id: int) -> ImportJob:
 def import_progress(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_job_for_user(request.user, job_id)
     allowed = can_import(request.user)
-    context: dict = {"job": job, "can_import": allowed, "can_confirm": job.can_confirm and allowed}
+    context: dict = {
+        "job": job,
+        "can_import": allowed,
+        "can_confirm": job.can_confirm and allowed,
+        "can_restart": job.is_interrupted and allowed,
+    }
     if job.status == ImportJob.Status.INVALID:
         errors = ImportJobError.objects.filter(job=job).order_by("pk")
         context["page_obj"] = Paginator(errors, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -74,6 +81,24 @@ def import_progress(request: HttpRequest, job_id: int) -> HttpResponse:
             "query_string": f"effet={action}",
         }
     return render(request, "exchange/import_progress.html", context)
+
+
+@login_required
+@require_POST
+def import_restart(request: HttpRequest, job_id: int) -> HttpResponse:
+    """Run an interrupted import again (« Relancer »): its check, or its writing."""
+    job = get_job_for_user(request.user, job_id)
+    if not can_import(request.user):
+        raise Http404
+    writing = job.status == ImportJob.Status.WRITING
+    if restart_import(job):
+        messages.success(
+            request,
+            "L’enregistrement a été relancé." if writing else "La vérification a été relancée.",
+        )
+    else:
+        messages.error(request, "Cet import n’est pas interrompu : il n’y a rien à relancer.")
+    return redirect("imports:progress", job.pk)
 
 
 def _csv_lines(job: ImportJob) -> Iterator[bytes]:

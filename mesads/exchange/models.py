@@ -5,12 +5,27 @@ errors, or what each row would do; they confirm; a second task writes it. The jo
 the progress (rows validated, rows written) that the progress page shows, and the result.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
+from django.utils import timezone
 
 from .importing import MAX_ERRORS_KEPT, Action, ImportResult
+
+
+def heartbeat_cutoff():
+    """Before this moment, a running job's last sign of life means its worker is gone."""
+    return timezone.now() - timedelta(seconds=settings.IMPORT_HEARTBEAT_TIMEOUT)
+
+
+class ImportJobQuerySet(models.QuerySet):
+    def interrupted(self):
+        """Jobs a worker was running and stopped giving signs of life (killed, host lost):
+        their transaction was rolled back, so nothing of them was written."""
+        return self.filter(status__in=ImportJob.IN_WORKER, heartbeat_at__lt=heartbeat_cutoff())
 
 
 class ImportJob(models.Model):
@@ -26,6 +41,9 @@ class ImportJob(models.Model):
         CANCELLED = "cancelled", "Abandonné"
 
     RUNNING = (Status.QUEUED, Status.VALIDATING, Status.COMMIT_QUEUED, Status.WRITING)
+    # The states in which a worker holds the job, and what running it again queues.
+    IN_WORKER = (Status.VALIDATING, Status.WRITING)
+    RESTART = {Status.VALIDATING: Status.QUEUED, Status.WRITING: Status.COMMIT_QUEUED}
 
     class Stage(models.TextChoices):
         READING = "reading", "Lecture du fichier"
@@ -73,11 +91,19 @@ class ImportJob(models.Model):
         related_name="+",
         verbose_name="révision de l’historique",
     )
+    heartbeat_at = models.DateTimeField(
+        "dernier signe de vie du traitement",
+        null=True,
+        blank=True,
+        help_text="Écrit chaque seconde par le worker pendant qu’il traite l’import.",
+    )
     seconds = models.FloatField("durée de la dernière étape (s)", null=True, blank=True)
     created_at = models.DateTimeField("déposé le", auto_now_add=True)
     validated_at = models.DateTimeField("vérifié le", null=True, blank=True)
     confirmed_at = models.DateTimeField("confirmé le", null=True, blank=True)
     finished_at = models.DateTimeField("terminé le", null=True, blank=True)
+
+    objects = ImportJobQuerySet.as_manager()
 
     class Meta:
         verbose_name = "import du registre"
@@ -88,8 +114,27 @@ class ImportJob(models.Model):
         return f"{self.original_name} ({self.get_status_display()})"
 
     @property
+    def is_interrupted(self) -> bool:
+        """A worker held the job and has given no sign of life for too long.
+
+        Without a heartbeat (SQLite, where the import's transaction is the only writer,
+        or a run inside a request) a job is never declared interrupted.
+        """
+        return (
+            self.status in self.IN_WORKER
+            and self.heartbeat_at is not None
+            and self.heartbeat_at < heartbeat_cutoff()
+        )
+
+    @property
     def is_running(self) -> bool:
-        return self.status in self.RUNNING
+        return self.status in self.RUNNING and not self.is_interrupted
+
+    @property
+    def status_label(self) -> str:
+        if self.is_interrupted:
+            return "Interrompu : rien n’a été enregistré, à relancer"
+        return self.get_status_display()
 
     @property
     def can_confirm(self) -> bool:

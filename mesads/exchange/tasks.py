@@ -45,7 +45,7 @@ class JobProgress:
         self.lock = threading.Lock()
         self.done = threading.Event()
         self.thread = None
-        if connection.vendor != "sqlite" and not connection.in_atomic_block:
+        if heartbeat_possible():
             self.thread = threading.Thread(target=self._run, name=f"import-{job.pk}", daemon=True)
             self.thread.start()
 
@@ -74,14 +74,28 @@ class JobProgress:
     def _flush(self) -> None:
         with self.lock:
             changes = {k: v for k, v in self.values.items() if self.saved.get(k) != v}
-        if changes:
-            ImportJob.objects.filter(pk=self.job.pk).update(**changes)
-            self.saved.update(changes)
+        # Written even when nothing moved (a long query, a slow file): the heartbeat is
+        # how the progress page tells a busy worker from a dead one.
+        ImportJob.objects.filter(pk=self.job.pk).update(heartbeat_at=timezone.now(), **changes)
+        self.saved.update(changes)
 
     def stop(self) -> None:
         if self.thread is not None:
             self.done.set()
             self.thread.join()
+
+
+def heartbeat_possible() -> bool:
+    """A second connection can write the job while the import's transaction is open:
+    not on SQLite (one writer at a time), not inside an enclosing transaction."""
+    return connection.vendor != "sqlite" and not connection.in_atomic_block
+
+
+def _take(job: ImportJob, status: str) -> None:
+    """The worker starts on the job: its state, and a first sign of life."""
+    job.status = status
+    job.heartbeat_at = timezone.now() if heartbeat_possible() else None
+    job.save(update_fields=["status", "heartbeat_at"])
 
 
 def _run(job: ImportJob, commit: bool):
@@ -119,8 +133,7 @@ def validate_import(job_id: int) -> str:
     job = ImportJob.objects.select_related("user").get(pk=job_id)
     if job.status != ImportJob.Status.QUEUED:
         return job.status
-    job.status = ImportJob.Status.VALIDATING
-    job.save(update_fields=["status"])
+    _take(job, ImportJob.Status.VALIDATING)
     try:
         result = _run(job, commit=False)
     except Exception as error:
@@ -138,8 +151,7 @@ def commit_import(job_id: int) -> str:
     job = ImportJob.objects.select_related("user").get(pk=job_id)
     if job.status != ImportJob.Status.COMMIT_QUEUED:
         return job.status
-    job.status = ImportJob.Status.WRITING
-    job.save(update_fields=["status"])
+    _take(job, ImportJob.Status.WRITING)
     try:
         result = _run(job, commit=True)
     except Exception as error:
@@ -178,4 +190,31 @@ def confirm_import(job: ImportJob) -> bool:
         return False
     job.status, job.confirmed_at, job.stage = ImportJob.Status.COMMIT_QUEUED, now, ""
     transaction.on_commit(lambda: commit_import.enqueue(job.pk))
+    return True
+
+
+RESET_PROGRESS = {"stage": "", "rows_read": 0, "rows_validated": 0, "rows_written": 0}
+
+
+def restart_import(job: ImportJob) -> bool:
+    """Run an interrupted job again (its worker died: nothing of it was written): back to
+    the queue it was taken from. False when the job is not (or no longer) interrupted.
+
+    A conditional update, like the confirmation: of two clicks, one queues the job.
+    """
+    previous = job.status
+    if previous not in ImportJob.RESTART:
+        return False
+    status = ImportJob.RESTART[previous]
+    restarted = (
+        ImportJob.objects.interrupted()
+        .filter(pk=job.pk, status=previous)
+        .update(status=status, heartbeat_at=None, message="", **RESET_PROGRESS)
+    )
+    if not restarted:
+        return False
+    job.refresh_from_db()
+    task = validate_import if status == ImportJob.Status.QUEUED else commit_import
+    transaction.on_commit(lambda: task.enqueue(job.pk))
+    logger.warning("Import %s interrupted while %s: queued again", job.pk, previous)
     return True
