@@ -50,13 +50,14 @@ def epci(siren, name, members):
     return {"siren": siren, "name": name, "type": "CC", "population": 1000, "members": members}
 
 
-def write_fixture(path, communes, epcis=()):
+def write_fixture(path, communes, epcis=(), extra_departements=()):
     """A small fixture in the real format, with the départements of the fixed airports
     as in the real data."""
     departements = [
         departement("01", "Ain"),
         departement("2A", "Corse-du-Sud"),
         *(departement(code, f"Département {code}") for _, _, code in AIRPORTS),
+        *extra_departements,
     ]
     build_script.write(
         {
