@@ -38,7 +38,7 @@ def listed(response) -> list[str]:
     """The ADS numbers shown in the list, in the order shown."""
     assert response.status_code == 200
     return re.findall(
-        r'<th scope="row"><a href="[^"]+">ADS n° ([^<]+)</a>', response.content.decode()
+        r'<th scope="row"[^>]*><a href="[^"]+">ADS n° ([^<]+)</a>', response.content.decode()
     )
 
 

@@ -218,7 +218,7 @@ from django.test import Client
 client = Client(HTTP_HOST="mesads.example")
 plain = client.get("/compte/deconnexion/")
 print("plain", plain.status_code, plain.headers.get("Location"))
-secure = client.get("/compte/deconnexion/", secure=True)
+secure = client.get("/gestionnaires/", secure=True)
 print("secure", secure.status_code)
 print("hsts", secure.headers.get("Strict-Transport-Security"))
 print("csp", secure.headers.get("Content-Security-Policy"))
@@ -226,15 +226,15 @@ print("csp", secure.headers.get("Content-Security-Policy"))
 
 
 def test_production_responses_carry_hsts_and_the_content_security_policy():
-    # The logout URL answers GET with 405 without rendering a template (production
-    # static files need collectstatic) or touching the database.
+    # A protected page redirects an anonymous visitor to the login without rendering a
+    # template (production static files need collectstatic) or touching the database.
     result = run_manage("shell", "--no-startup", "--command", _PRODUCTION_RESPONSE, **production())
     assert result.returncode == 0, result.stderr
     keys = ("plain", "secure", "hsts", "csp")
     lines = dict(line.split(" ", 1) for line in result.stdout.splitlines() if line.startswith(keys))
 
     assert lines["plain"] == "301 https://mesads.example/compte/deconnexion/"
-    assert lines["secure"] == "405"
+    assert lines["secure"] == "302"
     assert lines["hsts"] == "max-age=31536000; includeSubDomains; preload"
     assert "script-src 'self' 'nonce-" in lines["csp"]
     assert "'unsafe-inline'" not in lines["csp"]

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from mesads.core.text import de
 from mesads.users.models import AuthorityAccess, User
 from mesads.users.notifications import notify
 
@@ -226,7 +227,7 @@ def send_back(ads: ADS, user: User, comment: str, link: str) -> int:
     return notify(
         "sent_back",
         recipients,
-        f"L’ADS n° {ads.number} de {ads.authority.name} vous est renvoyée par la préfecture",
+        f"L’ADS n° {ads.number} {de(ads.authority.name)} vous est renvoyée par la préfecture",
         "users/emails/sent_back.txt",
         {"ads": ads, "authority": ads.authority, "comment": comment, "by": user, "url": link},
     )

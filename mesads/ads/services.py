@@ -10,6 +10,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from mesads.core.text import de
 from mesads.users.models import PrefectureMembership, User
 from mesads.users.notifications import notify
 
@@ -139,7 +140,7 @@ def notify_prefecture_of_change(ads: ADS, by, comment: str, *, site_url: str) ->
     return notify(
         "changes",
         agents,
-        f"L’ADS n° {ads.number} de {ads.authority.name} a été modifiée",
+        f"L’ADS n° {ads.number} {de(ads.authority.name)} a été modifiée",
         "users/emails/ads_changed.txt",
         {
             "ads": ads,

@@ -1,4 +1,5 @@
-"""Cross-cutting HTTP middleware: request logging, request body limits, private caching."""
+"""Cross-cutting HTTP middleware: request logging, request body limits, private caching,
+error pages for empty responses."""
 
 import logging
 import time
@@ -7,7 +8,8 @@ import uuid
 from django.conf import settings
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
-from django.urls import Resolver404, resolve
+from django.template.loader import render_to_string
+from django.urls import Resolver404, get_script_prefix, resolve
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
 logger = logging.getLogger("mesads.request")
@@ -103,3 +105,50 @@ class RequestBodyLimitMiddleware:
                 # (The server closes the connection: the unread body cannot be skipped.)
                 return render(None, "413.html", {"limit": filesizeformat(limit)}, status=413)
         return self.get_response(request)
+
+
+class MethodNotAllowedPageMiddleware:
+    """A French page instead of the browser's bare « HTTP ERROR 405 ».
+
+    ``require_POST`` answers a GET with an empty 405, which is what a user reaches after
+    logging in again with ``next=`` an action's address (« attester », « restaurer »). The
+    status and its ``Allow`` header stay; the body says what happened and links back to
+    the page the action belongs to.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    @staticmethod
+    def page_of(path: str) -> str:
+        """The nearest address above ``path`` that is one of ours (``/ads/12/`` for
+        ``/ads/12/attester/``), else the home page.
+
+        Only known addresses on this site: the path is the visitor's to write.
+        """
+        parent = path.rstrip("/")
+        while "/" in parent:
+            parent = parent.rsplit("/", 1)[0]
+            candidate = f"{parent}/"
+            # Browsers read a leading « // » or « /\ » as another site’s address.
+            if candidate == "/" or candidate[1] in "/\\":
+                break
+            try:
+                resolve(candidate)
+            except Resolver404:
+                continue
+            return candidate
+        return "/"
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code == 405 and not response.streaming and not response.content:
+            back = self.page_of(request.path_info)
+            # The standalone error layout: no request, so no context processor or query.
+            response.content = render_to_string(
+                "405.html", {"back": None if back == "/" else get_script_prefix() + back[1:]}
+            )
+            response["Content-Type"] = "text/html; charset=utf-8"
+            if response.has_header("Content-Length"):
+                response["Content-Length"] = str(len(response.content))
+        return response

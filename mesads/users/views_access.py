@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from mesads.core.http import query_string_without, site_url
+from mesads.core.text import de
 
 from . import access_requests as service
 from .access_requests import AccessError
@@ -192,7 +193,7 @@ def refuse(request, access_id: int):
         return redirect("access:request_detail", access.pk)
     messages.success(
         request,
-        f"La demande de {access.user.get_full_name()} pour {access.authority.name} est refusée.",
+        f"La demande {de(access.user.get_full_name())} pour {access.authority.name} est refusée.",
     )
     return redirect("access:requests")
 
