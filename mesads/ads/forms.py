@@ -183,7 +183,23 @@ class DriverForm(FlatDsfrForm, forms.ModelForm):
         self.fields["siret"].widget.attrs["maxlength"] = 20
 
 
+FOREIGN_DRIVER = (
+    "Un conducteur envoyé n’est pas (ou plus) rattaché à cette ADS : "
+    "rechargez la page puis refaites vos modifications."
+)
+
+
 class BaseDriverFormSet(forms.BaseInlineFormSet):
+    def add_fields(self, form, index) -> None:
+        super().add_fields(form, index)
+        # Django accepts here the id of any driver of the register, and builds a new
+        # driver from the data when the id is not one of this ADS's: a copy in this ADS,
+        # or an IntegrityError on a new-regime one. The id must be the form's own driver
+        # (none for a new one); a foreign, unknown or deleted id gets the same message.
+        field = form.fields["id"]
+        field.queryset = field.queryset.filter(pk=form.instance.pk)
+        field.error_messages = {**field.error_messages, "invalid_choice": FOREIGN_DRIVER}
+
     def kept_drivers(self) -> list[Driver]:
         """The drivers the ADS will have once saved (built from valid, non-deleted forms)."""
         return [
@@ -196,6 +212,9 @@ class BaseDriverFormSet(forms.BaseInlineFormSet):
 
     def clean(self) -> None:
         super().clean()
+        # The id is a hidden field: its error would not show on the page.
+        if any("id" in form.errors for form in self.forms):
+            raise forms.ValidationError(FOREIGN_DRIVER)
         if any(form.errors for form in self.forms):
             return
         errors = self.instance.validate_drivers(self.kept_drivers())

@@ -12,7 +12,7 @@ from typing import Any
 
 import reversion
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.db.models import Count, F, Q, Value
 from django.db.models.functions import Replace, Upper
@@ -700,6 +700,23 @@ class ADS(models.Model):
                 "Ce gestionnaire a déclaré n’avoir aucune ADS sur son territoire : retirez "
                 "d’abord cette déclaration pour en enregistrer une."
             )
+
+    def validate_constraints(self, exclude: Any = None) -> None:
+        # Django files a unique constraint's error under its field only when it has one;
+        # ads_number_unique_per_authority has two, but it is the number that is taken.
+        try:
+            super().validate_constraints(exclude=exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict({})
+            (number_unique,) = (
+                c for c in self._meta.constraints if c.name == "ads_number_unique_per_authority"
+            )
+            taken = number_unique.get_violation_error_message()
+            general = errors.pop(NON_FIELD_ERRORS, [])
+            for message in general:
+                key = "number" if message.message == taken else NON_FIELD_ERRORS
+                errors.setdefault(key, []).append(message)
+            raise ValidationError(errors) from None
 
     def validate_drivers(self, drivers: list["Driver"]) -> list[str]:
         """Rules that span the ADS and its drivers; returns French messages."""
