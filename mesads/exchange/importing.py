@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone, translation
 from reversion.models import Revision, Version
@@ -89,6 +89,11 @@ ADS_DERIVED = ["number_sort_key", "plate_search", "drivers_search", "is_complete
 ADS_BOOKKEEPING = ["version", "updated_at", "substantive_change_at"]
 
 HISTORY_COMMENT = "Import du fichier « {file_name} »"
+CREATED_MEANWHILE = (
+    "Pendant cet import, un autre import (ou un gestionnaire) a créé l’ADS n° {number} de "
+    "{authority} : rien n’a été enregistré. Relancez l’import : cette ligne mettra alors à "
+    "jour l’ADS créée entre-temps."
+)
 WHOLE_ROW = ""  # the column of an error that concerns the whole row
 
 
@@ -169,6 +174,8 @@ class ImportResult:
         )
     )
     invalid_rows: int = 0
+    # The register changed while writing (CREATED_MEANWHILE): nothing written, run it again.
+    conflict: bool = False
     revision_id: int | None = None
     seconds: float = 0.0
     details: dict[str, str] = field(default_factory=dict)
@@ -286,11 +293,7 @@ def read_layout(headers: list[str]) -> tuple[Layout | None, list[Issue]]:
     expected = expected_headers(max([1, *blocks]))
     for header in unknown:
         message = f"Colonne inconnue « {header} »."
-        suggestion = difflib.get_close_matches(
-            parsing.simplify(header), [parsing.simplify(h) for h in expected], n=1, cutoff=0.6
-        )
-        if suggestion:
-            proper = next(h for h in expected if parsing.simplify(h) == suggestion[0])
+        if proper := close_header(header, expected):
             message += f" Vouliez-vous écrire « {proper} » ?"
         else:
             message += " Retirez-la, ou renommez-la comme l’une des colonnes attendues."
@@ -329,6 +332,49 @@ def read_layout(headers: list[str]) -> tuple[Layout | None, list[Issue]]:
         ),
         [],
     )
+
+
+# Words that tell no column from another: « Date de création », « Date du dernier… ».
+_LINKING_WORDS = {"a", "au", "aux", "d", "de", "des", "du", "en", "et", "l", "la", "le", "les"}
+_WORD_TYPO = 0.75  # « titulair », « vehicle », « statu »; not « nom » for « non »
+_HEADER_CUTOFF = 0.5  # the words agree; the header is not a mere fragment
+
+
+def _words(key: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", key)
+
+
+def _word_matches(word: str, words: list[str]) -> bool:
+    """The same word, misspelt (« titulair ») or cut short (« immat », « tel »)."""
+    return any(
+        word == other
+        or difflib.SequenceMatcher(None, word, other).ratio() >= _WORD_TYPO
+        or (len(word) >= 3 and other.startswith(word))
+        for other in words
+    )
+
+
+def close_header(header: str, expected: list[str]) -> str | None:
+    """The expected header an unknown one most likely misspells, or None.
+
+    A similarity of the whole text alone is fooled by the words headers share: « Prénom du
+    titulaire » is closer, letter for letter, to « SIRET du titulaire » (0.81) than
+    « Numero ADS » is to « Numéro de l’ADS » (0.80), so no cut-off tells them apart. Every
+    word the header says must therefore be in the candidate, possibly misspelt or cut
+    short; the candidate may say more (« Date de renouvellement » → « Date du dernier
+    renouvellement »). A header saying what no column says (« Nom du titulaire »,
+    « Remarques du service ») gets no suggestion: a wrong one is worse than none.
+    """
+    key = parsing.simplify(header)
+    words = [w for w in _words(key) if w not in _LINKING_WORDS]
+    scored = []
+    for candidate in expected:
+        candidate_key = parsing.simplify(candidate)
+        if all(_word_matches(word, _words(candidate_key)) for word in words):
+            scored.append((difflib.SequenceMatcher(None, key, candidate_key).ratio(), candidate))
+    # The first of equals: « Conducteur 1 – … » rather than « Conducteur 2 – … ».
+    ratio, best = max(scored, key=lambda pair: pair[0], default=(0.0, None))
+    return best if ratio >= _HEADER_CUTOFF else None
 
 
 def _letter(position: int) -> str:
@@ -687,6 +733,7 @@ class Importer:
             if layout is None:
                 self.result.issues = IssueList(issues)
                 return self.result
+            rows: list[_Row] = []
             try:
                 if self.commit:
                     with transaction.atomic():
@@ -702,6 +749,20 @@ class Importer:
                 self.result.committed = False
                 self.result.issues = IssueList([Issue(None, WHOLE_ROW, str(error))])
                 self.result.outcomes = []
+            except IntegrityError:
+                # Rolled back. Two imports creating the same ADS race: neither sees the
+                # other's uncommitted rows while validating (there is nothing to lock yet),
+                # and the uniqueness of the number stops the second one when it writes.
+                issues = self.created_meanwhile(rows, layout)
+                if not issues:
+                    raise  # not that race: a rule the validation missed, to be fixed
+                self.result.committed = False
+                self.result.conflict = True
+                self.result.issues = issues
+                self.result.invalid_rows = len(issues.lines)
+                self.result.outcomes = []
+                self.result.counts = dict.fromkeys(self.result.counts, 0)
+                self.result.revision_id = None
         self.result.seconds = time.monotonic() - start
         return self.result
 
@@ -789,6 +850,32 @@ class Importer:
             self.result.counts[Action.DELETED] = len(self.to_delete)
         self.authorities = reader.authorities
         return rows
+
+    def created_meanwhile(self, rows: list[_Row], layout: Layout) -> IssueList:
+        """The file's new ADS that the register has now: created by someone else while
+        this import was running."""
+        new = {(row.authority.pk, row.ads.number): row for row in rows if row.action == Action.NEW}
+        taken: set[tuple[int, str]] = set()
+        for chunk in _chunks(list(new), 500):
+            taken.update(
+                ADS.objects.live()
+                .filter(
+                    authority_id__in={pk for pk, _ in chunk},
+                    number__in={number for _, number in chunk},
+                )
+                .values_list("authority_id", "number")
+            )
+        issues = IssueList()  # bounded: the same big file may have been imported twice
+        issues.extend(
+            Issue(
+                row.line,
+                layout.headers["number"],
+                CREATED_MEANWHILE.format(number=row.ads.number, authority=row.authority.label),
+            )
+            for key, row in new.items()
+            if key in taken
+        )
+        return issues
 
     def load_existing(self, authority_ids: list[int], lock: bool) -> dict[tuple[int, str], dict]:
         """The live ADS of the authorities in the file, by (authority, number), as values;

@@ -8,6 +8,8 @@ A dry run unless ``--commit``: the whole file is checked and the command says wh
 would do (ADS created, updated, unchanged, deleted with ``--sync``) or lists every error
 (line, column, message) and exits with status 1. With ``--commit``, everything is written
 in one transaction, as one revision of the history in the name of ``--user``, or nothing.
+When another import (or a manager) creates one of the file's new ADS meanwhile, nothing
+is written and the command says so: run it again.
 """
 
 import time
@@ -84,6 +86,11 @@ class Command(BaseCommand):
                 self.stderr.write(f"{where}{column} : {issue.message}")
             if result.error_count > limit:
                 self.stderr.write(f"… et {result.error_count - limit} autres erreurs.")
+            if result.conflict:
+                raise CommandError(
+                    f"Un autre import a créé entre-temps des ADS nouvelles de {options['file']} "
+                    "(lignes ci-dessus) : rien n’a été enregistré. Relancez l’import."
+                )
             raise CommandError(
                 f"{result.error_count} erreur(s) sur {result.invalid_rows} ligne(s) : "
                 "rien n’a été enregistré."
