@@ -16,6 +16,7 @@ Each refusal says which bound was hit. An archive whose headers lie (bad CRC, tr
 stream) is « endommagé », never a technical error to retry.
 """
 
+import codecs
 import csv
 import datetime
 import io
@@ -185,29 +186,49 @@ def read_table(source: str | Path | IO[bytes], name: str) -> Table:
     file_format = check_upload(name, len(data), data[:8192])
     if file_format == "xlsx":
         return _read_xlsx(data)
-    text, encoding = decode(data)
-    del data  # only the text is needed now: half the memory of a large CSV
-    return _read_csv(text, encoding)
+    # The CSV stays bytes, decoded a line at a time: a str of the whole file beside the
+    # bytes would double the memory of a large one.
+    return _read_csv(data, *detect_encoding(data))
 
 
 # --- CSV --------------------------------------------------------------------------------
 
+_DECODE_CHUNK = 1024 * 1024
+_NOT_SPACE = re.compile(rb"\S")
 
-def decode(data: bytes) -> tuple[str, str]:
-    """The text and the name of its encoding: UTF-8 (with or without BOM) or Windows-1252."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict"), "UTF-8"
-    try:
-        return data.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "Windows-1252"
-    except UnicodeDecodeError as error:
-        raise FileRefused(
-            "Encodage du fichier non reconnu : enregistrez le CSV en « UTF-8 » "
-            f"(ou en Windows-1252), ou envoyez un fichier .xlsx. (octet illisible n° {error.start})"
-        ) from None
+
+def _check_decodes(data: bytes, start: int, codec: str) -> None:
+    """Raise UnicodeDecodeError (with its position in ``data``) unless ``data[start:]`` is
+    valid in ``codec``; chunk by chunk, keeping nothing."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    view = memoryview(data)
+    for offset in range(start, len(data), _DECODE_CHUNK):
+        try:
+            decoder.decode(view[offset : offset + _DECODE_CHUNK])
+        except UnicodeDecodeError as error:
+            error.start += offset
+            raise
+    decoder.decode(b"", final=True)
+
+
+def detect_encoding(data: bytes) -> tuple[int, str, str]:
+    """Where the text starts (after a BOM), its codec and the name of its encoding:
+    UTF-8 (with or without BOM) or Windows-1252."""
+    if data.startswith(codecs.BOM_UTF8):
+        candidates = [(3, "utf-8", "UTF-8")]
+    else:
+        candidates = [(0, "utf-8", "UTF-8"), (0, "cp1252", "Windows-1252")]
+    for start, codec, label in candidates:
+        try:
+            _check_decodes(data, start, codec)
+        except UnicodeDecodeError as error:
+            position = error.start
+            continue
+        return start, codec, label
+    raise FileRefused(
+        "Encodage du fichier non reconnu : enregistrez le CSV en « UTF-8 » "
+        f"(ou en Windows-1252), ou envoyez un fichier .xlsx. (octet illisible n° {position})"
+    )
 
 
 def detect_separator(first_line: str) -> str:
@@ -217,24 +238,25 @@ def detect_separator(first_line: str) -> str:
     return separator if counts[separator] else ";"
 
 
-def _lines(text: str) -> Iterator[str]:
-    start = 0
-    while start < len(text):
-        end = text.find("\n", start)
-        end = len(text) if end < 0 else end + 1
-        yield text[start:end]
+def _lines(data: bytes, start: int, codec: str) -> Iterator[str]:
+    # A line feed is never part of a character in UTF-8 or Windows-1252.
+    while start < len(data):
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end + 1
+        yield data[start:end].decode(codec)
         start = end
 
 
-def _read_csv(text: str, encoding: str) -> Table:
-    if not text.strip():
+def _read_csv(data: bytes, start: int, codec: str, encoding: str) -> Table:
+    if not _NOT_SPACE.search(data, start):
         raise FileRefused("Le fichier est vide.")
-    end = text.find("\n")
-    separator = detect_separator(text if end < 0 else text[:end])
+    end = data.find(b"\n", start)
+    separator = detect_separator(data[start : None if end < 0 else end].decode(codec))
 
     def records() -> Iterator[tuple[int, list[str]]]:
-        # Lines cut lazily: a StringIO of the whole text would cost four bytes a character.
-        reader = csv.reader(_lines(text), delimiter=separator)
+        # Lines cut and decoded lazily: a StringIO of the whole text would cost four bytes
+        # a character.
+        reader = csv.reader(_lines(data, start, codec), delimiter=separator)
         while True:
             try:
                 record = next(reader)
