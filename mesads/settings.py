@@ -201,8 +201,54 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
+# Uploaded files (decrees, imported spreadsheets): on an S3-compatible object store when
+# a bucket is configured, so that every app server and the worker see the same files;
+# otherwise in MEDIA_ROOT. Either way they are private: served only by the access-checked
+# views (streamed through the app), never from a public or pre-signed URL.
+
+
+def s3_storage(bucket: str, endpoint_url: str | None = None, **options) -> dict:
+    """The storage of uploaded files on an S3-compatible bucket (django-storages)."""
+    from botocore.config import Config
+
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint_url,
+            # Objects are private (the bucket's default ACL).
+            "default_acl": None,
+            "querystring_auth": True,
+            # Names are random (uuid4): no existence check before each write.
+            "file_overwrite": True,
+            "addressing_style": "path",
+            # An object store that does not answer fails the upload cleanly, well within
+            # the app server's timeout (one retry, short timeouts).
+            "client_config": Config(
+                connect_timeout=3,
+                read_timeout=8,
+                retries={"total_max_attempts": 2, "mode": "standard"},
+            ),
+            **options,
+        },
+    }
+
+
+AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
+DEFAULT_STORAGE = (
+    s3_storage(
+        AWS_STORAGE_BUCKET_NAME,
+        env("AWS_S3_ENDPOINT_URL", default=None),
+        region_name=env("AWS_S3_REGION_NAME", default=None),
+        access_key=env("AWS_ACCESS_KEY_ID", default=None),
+        secret_key=env("AWS_SECRET_ACCESS_KEY", default=None),
+        location=env("AWS_LOCATION", default=""),
+    )
+    if AWS_STORAGE_BUCKET_NAME
+    else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": DEFAULT_STORAGE,
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"

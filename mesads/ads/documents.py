@@ -5,13 +5,12 @@ address): files are stored through Django's storage under random names and only 
 served by the views, after the access check, never from a public URL.
 """
 
-import logging
 import math
 import re
 import unicodedata
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import filetype
@@ -21,10 +20,10 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
 
+from mesads.core.storage import FileNotStored, delete_stored_file, store_file
+
 from .models import ADSDocument, AuthorityDecree
 from .services import record_change
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -135,14 +134,11 @@ def _store(instance: models.Model, upload: UploadedFile) -> None:
     instance.original_name = clean_original_name(upload.name or "", document_type)
     # A random name: nothing personal in paths, and no collision between two "arrete.pdf".
     name = f"{uuid.uuid4().hex}.{document_type.extensions[0]}"
-    stored = instance.file.field.generate_filename(instance, name)
     try:
-        instance.file.save(name, upload, save=False)
-    except OSError:
-        # A full or read-only storage (OPERATIONS.md #16): leave no partial or empty file.
-        logger.exception("Could not store an uploaded document")
-        with suppress(OSError):
-            instance.file.storage.delete(stored)
+        store_file(instance.file, name, upload)
+    except FileNotStored:
+        # A full or read-only storage (OPERATIONS.md #16), an object store that refuses
+        # the file or does not answer: nothing was kept, the user is told.
         raise DocumentNotStored(
             "Le document n’a pas pu être enregistré : l’espace de stockage est "
             "momentanément indisponible. Rien n’a été enregistré ; réessayez plus tard ou "
@@ -194,7 +190,7 @@ def delete_ads_document(document: ADSDocument, user) -> None:
         reversion.set_user(user)
         reversion.set_comment(f"Suppression du document « {description} »")
         # Only once the row is gone for good: a rollback must not leave it without its file.
-        transaction.on_commit(lambda: storage.delete(name))
+        transaction.on_commit(lambda: delete_stored_file(storage, name))
 
 
 def add_authority_decree(decree: AuthorityDecree, upload: UploadedFile, user) -> AuthorityDecree:

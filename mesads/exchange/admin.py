@@ -34,6 +34,7 @@ from import_export.formats.base_formats import Format
 from import_export.forms import ImportForm
 
 from mesads.ads.models import ADS, Authority, Driver
+from mesads.core.storage import FileNotStored
 from mesads.geo.models import Commune
 
 from . import parsing, tasks
@@ -337,13 +338,21 @@ class ImportJobAdmin(ImportMixin, admin.ModelAdmin):
             raise PermissionDenied
         form = self.create_import_form(request)
         if request.method == "POST" and form.is_valid():
-            job = tasks.start_import(
-                form.cleaned_data["import_file"],
-                user=request.user,
-                sync=form.cleaned_data["sync"],
-                comment=form.cleaned_data["comment"],
-            )
-            return redirect("imports:progress", job.pk)
+            try:
+                job = tasks.start_import(
+                    form.cleaned_data["import_file"],
+                    user=request.user,
+                    sync=form.cleaned_data["sync"],
+                    comment=form.cleaned_data["comment"],
+                )
+            except FileNotStored:
+                form.add_error(
+                    "import_file",
+                    "Le fichier n’a pas pu être enregistré : l’espace de stockage est "
+                    "momentanément indisponible. Rien n’a été importé ; réessayez plus tard.",
+                )
+            else:
+                return redirect("imports:progress", job.pk)
         context = {
             **self.admin_site.each_context(request),
             "title": "Importer un fichier d’ADS",

@@ -8,10 +8,14 @@ immediate backend (development, tests) they run when the request's transaction c
 
 import logging
 import threading
+import uuid
+from pathlib import Path
 
 from django.db import connection, connections, transaction
 from django.utils import timezone
 from django_tasks import task
+
+from mesads.core.storage import delete_stored_file, store_file
 
 from .importing import HISTORY, READING, VALIDATING, WRITING, import_file
 from .models import ImportJob
@@ -169,8 +173,14 @@ def start_import(upload, *, user, sync: bool = False, comment: str = "") -> Impo
     """Store an uploaded file as a new job and queue its check (once the transaction
     commits, so that a worker finds the job)."""
     job = ImportJob(original_name=upload.name[:255], user=user, sync=sync, comment=comment)
-    job.file.save(upload.name, upload, save=False)
-    job.save()
+    # A random name: the file holds personal data, and a failed write leaves nothing.
+    # Raises FileNotStored when the storage refuses it.
+    store_file(job.file, f"{uuid.uuid4().hex}{Path(upload.name).suffix.lower()[:10]}", upload)
+    try:
+        job.save()
+    except BaseException:
+        delete_stored_file(job.file.storage, job.file.name)
+        raise
     transaction.on_commit(lambda: validate_import.enqueue(job.pk))
     return job
 
