@@ -4,17 +4,21 @@ line per request, and a statement timeout on web requests only."""
 
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"
@@ -69,13 +73,13 @@ def static_root(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture
-def server(transactional_db, static_root):
+@contextmanager
+def gunicorn(static_root: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
     port = free_port()
     process = subprocess.Popen(
         [str(GUNICORN), "-c", "gunicorn.conf.py", "mesads.wsgi"],
         cwd=ROOT,
-        env={**production_env(port), "STATIC_ROOT": str(static_root)},
+        env={**production_env(port), "STATIC_ROOT": str(static_root), **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -95,6 +99,12 @@ def server(transactional_db, static_root):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture
+def server(transactional_db, static_root):
+    with gunicorn(static_root) as running:
+        yield running
 
 
 def test_gunicorn_serves_the_health_check_and_the_login_page(server):
@@ -138,3 +148,50 @@ def test_web_requests_get_a_statement_timeout_and_commands_do_not():
     )
     assert web.stdout.strip() == "7s", web.stderr
     assert command.stdout.strip() == "0", command.stderr
+
+
+def _login_attempt(base: str) -> tuple[int, str, float]:
+    """A visitor opens the login page and signs in: the POST reads the users table. (The
+    cookies are HTTPS-only in production: sent back by hand over this plain loopback.)"""
+    with urllib.request.urlopen(f"{base}/compte/connexion/", timeout=30) as response:  # noqa: S310
+        page = response.read().decode()
+        cookies = "; ".join(
+            header.split(";", 1)[0] for header in response.headers.get_all("Set-Cookie") or []
+        )
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    data = urllib.parse.urlencode(
+        {"csrfmiddlewaretoken": token, "username": "agent@mairie.example", "password": "x"}
+    ).encode()
+    request = urllib.request.Request(  # noqa: S310 (loopback)
+        f"{base}/compte/connexion/",
+        data=data,
+        headers={"Cookie": cookies, "Referer": f"{base}/compte/connexion/"},
+    )
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            status, body = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, body = error.code, error.read()
+    return status, body.decode(), time.monotonic() - started
+
+
+def test_a_database_that_does_not_answer_gives_the_error_page_fast_then_recovers(
+    transactional_db, static_root
+):
+    """OPERATIONS.md #12: PostgreSQL frozen for 45 s held every request until gunicorn
+    killed its workers. A table locked by another session is a database that does not
+    answer these queries: the statement timeout cancels them, the user gets the French
+    error page long before gunicorn's 30 s, and the next request, once the database
+    answers again, works without restarting anything."""
+    with gunicorn(static_root, DB_STATEMENT_TIMEOUT="2") as (base, _):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("LOCK TABLE users_user IN ACCESS EXCLUSIVE MODE")
+            status, page, waited = _login_attempt(base)
+        assert status == 500
+        assert "Erreur technique" in page  # the French error page
+        assert 2 <= waited < 10, waited
+
+        status, page, waited = _login_attempt(base)
+        assert status == 200  # the form again, with its message: the service is back
+        assert "Connexion" in page
