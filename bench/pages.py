@@ -201,11 +201,20 @@ def pages(paris: Authority, small: Authority, client: Client) -> list[tuple[str,
         ("Paris list, filter incomplete", "paris", f"{list_url}?completude=a_completer"),
         ("Paris ADS history", "paris", reverse("ads:history", args=[sample.pk])),
     ]
+    authorities = reverse("ads:authorities")
+    # National staff's list of the ~36,000 authorities (get_page clamps 9999 to the last).
+    staff_only = [
+        ("Authorities, first page", f"{authorities}"),
+        ("Authorities, last page", f"{authorities}?page=9999"),
+        ("Authorities, never declared", f"{authorities}?declaration=jamais"),
+        ("Authorities, by number of ADS", f"{authorities}?tri=ads"),
+        ("Authorities, Gard, search 'nimes'", f"{authorities}?departement=30&q=nimes"),
+    ]
     return [
         (label, persona_name, url)
         for label, manager, url in by_page
         for persona_name in (manager, "staff")
-    ]
+    ] + [(label, "staff", url) for label, url in staff_only]
 
 
 def run(target: int, runs: int) -> dict:

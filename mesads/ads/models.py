@@ -14,8 +14,8 @@ import reversion
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
-from django.db.models import Count, F, Q, Value
-from django.db.models.functions import Replace, Upper
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce, Replace, Upper
 from django.utils import timezone
 
 from mesads.core.text import search_key
@@ -156,6 +156,31 @@ class AuthorityQuerySet(models.QuerySet):
     # The historical name: what a user may see.
     for_user = readable_by
 
+    def declared(self, state: str) -> "AuthorityQuerySet":
+        """The authorities in one ``Authority.Declaration`` state (an index look-up each,
+        not a count)."""
+        has_ads = Exists(ADS.objects.filter(authority=OuterRef("pk"), deleted_at__isnull=True))
+        return {
+            Authority.Declaration.HAS_ADS: lambda: self.filter(has_ads),
+            Authority.Declaration.NO_ADS: lambda: self.filter(declares_no_ads=True),
+            Authority.Declaration.DELEGATES: lambda: self.filter(delegated_to__isnull=False),
+            Authority.Declaration.NOTHING: lambda: self.filter(
+                ~has_ads, declares_no_ads=False, delegated_to__isnull=True
+            ),
+        }[state]()
+
+    def by_ads_count(self) -> "AuthorityQuerySet":
+        """Most ADS first (then by name): a count per authority from the ADS index."""
+        live = (
+            ADS.objects.filter(authority=OuterRef("pk"), deleted_at__isnull=True)
+            .order_by()
+            .values("authority")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        # alias(), not annotate(): the paginator's COUNT(*) then leaves the subquery out.
+        return self.alias(live_ads=Coalesce(Subquery(live), 0)).order_by("-live_ads", "name", "pk")
+
     def with_ads_counts(self, today: datetime.date | None = None) -> "AuthorityQuerySet":
         today = today or timezone.localdate()
         live = Q(ads__deleted_at__isnull=True)
@@ -177,6 +202,14 @@ class Authority(models.Model):
         EPCI = "epci", "EPCI"
         PREFECTURE = "prefecture", "Préfecture"
         AIRPORT = "airport", "Aéroport"
+
+    class Declaration(models.TextChoices):
+        """Where an authority stands in its declaration to the register (filters)."""
+
+        HAS_ADS = "ads", "Ont déclaré des ADS"
+        NO_ADS = "aucune", "Ont déclaré n’avoir aucune ADS"
+        DELEGATES = "delegue", "Délèguent à un EPCI"
+        NOTHING = "jamais", "N’ont encore rien déclaré"
 
     type = models.CharField("type", max_length=20, choices=Type.choices)
     name = models.CharField("nom", max_length=200)

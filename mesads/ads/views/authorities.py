@@ -7,6 +7,7 @@ from dsfr.forms import DsfrBaseForm
 
 from mesads.core.forms import SearchForm
 from mesads.core.http import query_string_without
+from mesads.geo.models import Departement
 from mesads.users.access_requests import actable_authorities
 
 from ..access import AUTHORITY_RELATED, can_write, get_authority_for_user
@@ -20,18 +21,64 @@ class AuthoritySearchForm(SearchForm):
         required=False,
         max_length=100,
     )
+    departement = forms.ModelChoiceField(
+        Departement.objects.order_by("code"),
+        label="Département",
+        required=False,
+        empty_label="Tous les départements",
+        to_field_name="code",
+    )
+    type = forms.ChoiceField(
+        label="Type", choices=[("", "Tous les types"), *Authority.Type.choices], required=False
+    )
+    declaration = forms.ChoiceField(
+        label="Déclaration",
+        choices=[("", "Toutes"), *Authority.Declaration.choices],
+        required=False,
+    )
+    tri = forms.ChoiceField(
+        label="Trier par",
+        choices=[("nom", "Nom"), ("ads", "Nombre d’ADS, du plus grand au plus petit")],
+        required=False,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["departement"].label_from_instance = lambda d: f"{d.code} – {d.name}"
+
+    def apply(self, authorities):
+        """The authorities searched, filtered and in the order asked; unfiltered and by
+        name when the form is not valid."""
+        if not self.is_valid():
+            return authorities.order_by("name", "pk")
+        data = self.cleaned_data
+        authorities = authorities.search(data["q"])
+        if data["departement"]:
+            authorities = authorities.filter(departement=data["departement"])
+        if data["type"]:
+            authorities = authorities.filter(type=data["type"])
+        if data["declaration"]:
+            authorities = authorities.declared(data["declaration"])
+        if data["tri"] == "ads":
+            return authorities.by_ads_count()
+        return authorities.order_by("name", "pk")
 
 
 @login_required
 def authority_list(request):
-    """The authorities the user manages (national staff: all, with a search)."""
+    """The authorities the user manages (national staff: all, searched and filtered)."""
     form = AuthoritySearchForm(request.GET or None)
-    authorities = Authority.objects.for_user(request.user).select_related(*AUTHORITY_RELATED)
-    if form.is_valid():
-        authorities = authorities.search(form.cleaned_data["q"])
-    page = Paginator(authorities.with_ads_counts().order_by("name", "pk"), 50).get_page(
-        request.GET.get("page")
+    authorities = form.apply(Authority.objects.for_user(request.user))
+    # The page is chosen on the bare rows, then only its 50 authorities are counted: the
+    # counts of all 36,000 authorities are never computed to show 50 of them.
+    page = Paginator(authorities.values_list("pk", flat=True), 50).get_page(request.GET.get("page"))
+    counted = (
+        Authority.objects.filter(pk__in=list(page.object_list))
+        .select_related(*AUTHORITY_RELATED)
+        .with_ads_counts()
+        .in_bulk()
     )
+    page.object_list = [counted[pk] for pk in page.object_list]
     return render(
         request,
         "ads/authority_list.html",
