@@ -41,6 +41,10 @@ class DsfrFieldGroup(DsfrBoundField):
         # The snippet's filter: design-system classes, and aria-invalid on an error.
         dsfr_input_class_attr(self)
         errors = self.errors if self.form._errors else None
+        if errors and self.help_text:
+            # django-dsfr points the input to its error only: the hint is announced too.
+            described_by = f"{self.id_for_label}_helptext {self.auto_id}-desc-error"
+            widget.attrs["aria-describedby"] = described_by
         return {
             "field": self,
             "group_class": getattr(widget, "group_class", None) or "fr-input-group",
@@ -190,6 +194,8 @@ FOREIGN_DRIVER = (
 
 
 class BaseDriverFormSet(forms.BaseInlineFormSet):
+    summary_label = "Conducteur"  # « Conducteur 2 – Nom : … » in the error summary
+
     def add_fields(self, form, index) -> None:
         super().add_fields(form, index)
         # Django accepts here the id of any driver of the register, and builds a new
