@@ -32,7 +32,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -238,18 +238,33 @@ def expected_headers(driver_blocks: int = TEMPLATE_DRIVER_BLOCKS) -> list[str]:
     ]
 
 
-def read_layout(headers: list[str]) -> tuple[Layout | None, list[Issue]]:
-    """Match the header row against the format: tolerant of case, accents, spaces and
-    kinds of dashes or apostrophes; any missing, unknown or repeated header is an error."""
+# The headers of the format as ``parsing.simplify`` writes them: those the import reads,
+# those of the export it ignores, and those of a driver block after « Conducteur N – ».
+_REQUIRED = {
+    parsing.simplify(c.header): c for c in IMPORTED_AUTHORITY_COLUMNS + IMPORTED_ADS_COLUMNS
+}
+_IGNORED = {parsing.simplify(c.header) for c in STATUS_COLUMNS} | {
+    parsing.simplify(c.header) for c in AUTHORITY_COLUMNS + ADS_COLUMNS if not c.imported
+}
+_DRIVER_COLUMNS = {parsing.simplify(c.header): c for c in IMPORTED_DRIVER_COLUMNS}
+
+
+def is_known_header(text: str) -> bool:
+    """A header of the format, as ``read_layout`` recognises it: how the importer finds
+    the header row below a title, and the sheet that has it."""
+    key = parsing.simplify(text)
+    if key in _REQUIRED or key in _IGNORED:
+        return True
+    match = _DRIVER_HEADER.match(key)
+    return bool(match) and match.group(2) in _DRIVER_COLUMNS
+
+
+def read_layout(headers: list[str], line: int = 1) -> tuple[Layout | None, list[Issue]]:
+    """Match the header row (on ``line`` of the file) against the format: tolerant of
+    case, accents, spaces and kinds of dashes or apostrophes; any missing, unknown or
+    repeated header is an error."""
     while headers and not headers[-1]:  # empty trailing columns
         headers = headers[:-1]
-    required = {parsing.simplify(c.header): c for c in IMPORTED_AUTHORITY_COLUMNS}
-    required |= {parsing.simplify(c.header): c for c in IMPORTED_ADS_COLUMNS}
-    ignored = {parsing.simplify(c.header) for c in STATUS_COLUMNS}
-    ignored |= {
-        parsing.simplify(c.header) for c in AUTHORITY_COLUMNS + ADS_COLUMNS if not c.imported
-    }
-    driver_columns = {parsing.simplify(c.header): c for c in IMPORTED_DRIVER_COLUMNS}
 
     issues: list[Issue] = []
     columns: dict[str, int] = {}
@@ -267,7 +282,7 @@ def read_layout(headers: list[str]) -> tuple[Layout | None, list[Issue]]:
         if key in seen:
             issues.append(
                 Issue(
-                    1,
+                    line,
                     header,
                     f"La colonne « {header} » apparaît deux fois (colonnes "
                     f"{_letter(seen[key])} et {letter}) : gardez-en une seule.",
@@ -275,17 +290,17 @@ def read_layout(headers: list[str]) -> tuple[Layout | None, list[Issue]]:
             )
             continue
         seen[key] = position
-        if key in required:
-            column = required[key]
+        if key in _REQUIRED:
+            column = _REQUIRED[key]
             columns[column.field] = position
             header_of[column.field] = header
             known.add(position)
-        elif key in ignored:
+        elif key in _IGNORED:
             known.add(position)
-        elif (match := _DRIVER_HEADER.match(key)) and match.group(2) in driver_columns:
+        elif (match := _DRIVER_HEADER.match(key)) and match.group(2) in _DRIVER_COLUMNS:
             block = int(match.group(1))
-            blocks[block][driver_columns[match.group(2)].field] = position
-            driver_names[(block, driver_columns[match.group(2)].field)] = header
+            blocks[block][_DRIVER_COLUMNS[match.group(2)].field] = position
+            driver_names[(block, _DRIVER_COLUMNS[match.group(2)].field)] = header
             known.add(position)
         else:
             unknown.append(header)
@@ -297,7 +312,7 @@ def read_layout(headers: list[str]) -> tuple[Layout | None, list[Issue]]:
             message += f" Vouliez-vous écrire « {proper} » ?"
         else:
             message += " Retirez-la, ou renommez-la comme l’une des colonnes attendues."
-        issues.append(Issue(1, header, message))
+        issues.append(Issue(line, header, message))
 
     missing = [c.header for c in IMPORTED_AUTHORITY_COLUMNS + IMPORTED_ADS_COLUMNS]
     missing = [h for h in missing if parsing.simplify(h) not in seen]
@@ -306,11 +321,11 @@ def read_layout(headers: list[str]) -> tuple[Layout | None, list[Issue]]:
             if column.field not in blocks.get(block, {}):
                 missing.append(driver_header(block, column))
     for header in missing:
-        issues.append(Issue(1, header, f"Colonne manquante : « {header} »."))
+        issues.append(Issue(line, header, f"Colonne manquante : « {header} »."))
     if issues:
         issues.append(
             Issue(
-                1,
+                line,
                 WHOLE_ROW,
                 "La ligne d’en-tête ne correspond pas au modèle d’import. Colonnes attendues, "
                 "dans cet ordre ou un autre : "
@@ -405,12 +420,45 @@ class _AuthorityRow:
         return f"{self.name} ({self.code})" if self.code else self.name
 
 
+# The type of an authority as town halls write it, besides the labels of Authority.Type
+# (compared as ``parsing.name_key``: « C.A. » is « CA », « communaute d'agglo » too).
+AUTHORITY_TYPE_SYNONYMS = {
+    Authority.Type.COMMUNE: ["Mairie", "Ville", "Municipalité"],
+    Authority.Type.EPCI: [
+        "Communauté d’agglomération",
+        "Communauté d’agglo",
+        "Agglomération",
+        "Agglo",
+        "CA",
+        "Communauté de communes",
+        "CC",
+        "Communauté urbaine",
+        "CU",
+        "Métropole",
+        "Intercommunalité",
+        "Établissement public de coopération intercommunale",
+    ],
+    Authority.Type.PREFECTURE: ["Préfet", "Préfecture de police"],
+    Authority.Type.AIRPORT: ["Aérodrome"],
+}
+
+
+def _unresolved(field_name: str, reason: str) -> tuple[None, str, str]:
+    """No authority for a row: the field of the column at fault, and why."""
+    return None, field_name, reason
+
+
 class AuthorityIndex:
     """Every authority by its code (INSEE, SIREN, département, OACI) and by its name and
     département, compared without case, accents or punctuation."""
 
-    TYPES = {parsing.simplify(str(label)): value for value, label in Authority.Type.choices}
-    TYPES |= {parsing.simplify(value): value for value in Authority.Type.values}
+    TYPES = {parsing.name_key(str(label)): value for value, label in Authority.Type.choices}
+    TYPES |= {parsing.name_key(value): value for value in Authority.Type.values}
+    TYPES |= {
+        parsing.name_key(word): value
+        for value, words in AUTHORITY_TYPE_SYNONYMS.items()
+        for word in words
+    }
 
     def __init__(self) -> None:
         self.by_code: dict[str, list[_AuthorityRow]] = defaultdict(list)
@@ -452,14 +500,19 @@ class AuthorityIndex:
 
     def resolve(
         self, type_label: str, name: str, code: str, departement: str
-    ) -> tuple[_AuthorityRow | None, str]:
-        """The authority of a row, or None and the French reason."""
+    ) -> tuple[_AuthorityRow | None, str, str]:
+        """The authority of a row; or None, the field of the column at fault and the
+        French reason."""
         kind = None
         if type_label:
-            kind = self.TYPES.get(parsing.simplify(type_label))
+            kind = self.TYPES.get(parsing.name_key(type_label))
             if kind is None:
                 labels = ", ".join(f"« {label} »" for label in Authority.Type.labels)
-                return None, f"Type de gestionnaire inconnu « {type_label} » : attendu {labels}."
+                return _unresolved(
+                    "authority.type",
+                    f"Type de gestionnaire inconnu « {type_label} » : attendu {labels} (ou "
+                    "« Mairie », « Communauté d’agglomération », « Métropole »…).",
+                )
         departement = departement.strip().upper()
         if departement.isdigit() and len(departement) == 1:
             departement = departement.zfill(2)
@@ -471,25 +524,29 @@ class AuthorityIndex:
                 if len(found) > 1:
                     found = [row for row in found if row.active] or found
                 if len(found) == 1:
-                    return found[0], ""
+                    return found[0], "", ""
                 if found:
-                    return None, (
+                    return _unresolved(
+                        "authority.code",
                         f"Plusieurs gestionnaires ont le code « {code} » : précisez le type de "
-                        "gestionnaire."
+                        "gestionnaire.",
                     )
-            return None, (
+            return _unresolved(
+                "authority.code",
                 f"Aucun gestionnaire n’a le code « {code} » (code INSEE d’une commune, SIREN "
-                "d’un EPCI, code du département pour une préfecture, code OACI d’un aéroport)."
+                "d’un EPCI, code du département pour une préfecture, code OACI d’un aéroport).",
             )
         if not name:
-            return None, (
+            return _unresolved(
+                "authority.name",
                 "Gestionnaire non indiqué : donnez son code INSEE ou SIREN, ou son nom et son "
-                "département."
+                "département.",
             )
         if not departement:
-            return None, (
+            return _unresolved(
+                "authority.departement.code",
                 f"Pour trouver le gestionnaire « {name} » par son nom, indiquez aussi son "
-                "département (ou donnez son code INSEE ou SIREN)."
+                "département (ou donnez son code INSEE ou SIREN).",
             )
         found = self.by_name.get((parsing.name_key(name), departement), [])
         if kind:
@@ -497,13 +554,16 @@ class AuthorityIndex:
         if len(found) > 1:
             found = [row for row in found if row.active] or found
         if len(found) == 1:
-            return found[0], ""
+            return found[0], "", ""
         if found:
-            return None, (
+            return _unresolved(
+                "authority.name",
                 f"Plusieurs gestionnaires s’appellent « {name} » dans le département "
-                f"{departement} : indiquez le code INSEE ou SIREN."
+                f"{departement} : indiquez le code INSEE ou SIREN.",
             )
-        return None, f"Aucun gestionnaire « {name} » dans le département {departement}."
+        return _unresolved(
+            "authority.name", f"Aucun gestionnaire « {name} » dans le département {departement}."
+        )
 
 
 class CommuneIndex:
@@ -571,15 +631,13 @@ class _Reader:
         return parsing.cell_text(self.cell(cells, self.layout.columns[field_name]))
 
     def authority(self, cells: list[Any], issues: list[Issue], line: int) -> _AuthorityRow | None:
-        row, reason = self.authorities.resolve(
+        row, column, reason = self.authorities.resolve(
             self.text(cells, "authority.type"),
             self.text(cells, "authority.name"),
             self.text(cells, "authority.code"),
             self.text(cells, "authority.departement.code"),
         )
         if row is None:
-            has_code = bool(self.text(cells, "authority.code"))
-            column = "authority.code" if has_code else "authority.name"
             issues.append(Issue(line, self.layout.headers[column], reason))
         return row
 
@@ -724,14 +782,14 @@ class Importer:
         start = time.monotonic()
         with translation.override("fr"):
             try:
-                table = parsing.read_table(self.source, self.file_name)
+                table = parsing.read_table(self.source, self.file_name, is_known_header)
             except parsing.FileRefused as error:
                 self.result.issues.append(Issue(None, WHOLE_ROW, str(error)))
                 return self.result
             self.result.details = table.details
-            layout, issues = read_layout(table.headers)
+            layout, issues = read_layout(table.headers, table.header_line)
             if layout is None:
-                self.result.issues = IssueList(issues)
+                self.result.issues = IssueList(_in_sheet(table, issues))
                 return self.result
             rows: list[_Row] = []
             try:
@@ -743,6 +801,7 @@ class Importer:
                             self.result.committed = True
                 else:
                     self.validate(table, layout, lock=False)
+                _in_sheet(table, self.result.issues)
             except parsing.FileRefused as error:
                 # A bound hit or damage found while reading the rows: nothing was written
                 # (the transaction rolled back), the file is refused as a whole.
@@ -758,7 +817,7 @@ class Importer:
                     raise  # not that race: a rule the validation missed, to be fixed
                 self.result.committed = False
                 self.result.conflict = True
-                self.result.issues = issues
+                self.result.issues = _in_sheet(table, issues)
                 self.result.invalid_rows = len(issues.lines)
                 self.result.outcomes = []
                 self.result.counts = dict.fromkeys(self.result.counts, 0)
@@ -1147,6 +1206,17 @@ class Importer:
             )
             done += len(chunk)
             self.progress(HISTORY, done, len(records))
+
+
+_Issues = TypeVar("_Issues", bound=list)
+
+
+def _in_sheet(table: parsing.Table, issues: _Issues) -> _Issues:
+    """The issues of a sheet of a workbook that has several: each message says which."""
+    if table.sheet:
+        for issue in issues:
+            issue.message = f"Feuille « {table.sheet} » : {issue.message}"
+    return issues
 
 
 def _header_of(field_name: str) -> str:

@@ -10,6 +10,11 @@ Anything that is not a spreadsheet is refused before it is parsed, with a messag
 says what was expected (``FileRefused``). The XLSX reader is our own, on the standard
 library's C XML parser: openpyxl takes 24 s for the 60,000-row national file, this one 3 s.
 
+Town halls put a title or a few notes above the header row, and a notice on the first
+sheet: the header row is looked for in the first lines of each sheet (``find_header``),
+with the importer's own test of what a header is, and the rows above it are skipped. Line
+numbers stay those of the file.
+
 Hostile files (OPERATIONS.md #4–#9) meet hard bounds before they cost memory: columns,
 rows, bytes of XML between two rows, decompressed bytes, shared strings, CSV field size.
 Each refusal says which bound was hit. An archive whose headers lie (bad CRC, truncated
@@ -17,6 +22,7 @@ stream) is « endommagé », never a technical error to retry.
 """
 
 import codecs
+import contextlib
 import csv
 import datetime
 import io
@@ -26,8 +32,9 @@ import unicodedata
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from pathlib import Path
 from typing import IO, Any
 
@@ -77,6 +84,14 @@ MAX_FIELD_SIZE = 128 * 1024
 # The DTD guard looks this far into every XML part.
 DOCTYPE_WINDOW = 2048
 
+# The header row is looked for in this many first lines of a sheet; it is the first one
+# where this many cells are headers of the format (a title, a note or a line of the
+# notice names one at most). The lines read meanwhile are kept, up to this many
+# characters: a title and a few notes are short, a hostile file's lines are not.
+HEADER_SEARCH_LINES = 10
+MIN_HEADER_MATCHES = 3
+HEADER_SEARCH_CHARS = 1024 * 1024
+
 DAMAGED = (
     "Ce fichier est endommagé (archive incomplète ou altérée) : il ne peut pas être lu. "
     "Enregistrez-le de nouveau depuis votre tableur, puis envoyez-le."
@@ -91,8 +106,9 @@ class FileRefused(Exception):
 class Table:
     """A sheet: its header row, then its rows as ``(line number, cells)``.
 
-    Line numbers are those a spreadsheet program shows (the header is line 1). Cells are
-    ``str`` (CSV, XLSX text), ``int``/``float`` (XLSX numbers), ``bool`` or ``None``.
+    Line numbers are those a spreadsheet program shows (the header is line 1, or lower
+    when a title sits above it). Cells are ``str`` (CSV, XLSX text), ``int``/``float``
+    (XLSX numbers), ``bool`` or ``None``.
     """
 
     format: str  # "xlsx" or "csv"
@@ -100,7 +116,14 @@ class Table:
     rows: Iterator[tuple[int, list[Any]]]
     total: int | None = None  # number of data lines, when known in advance
     excel_epoch: datetime.date = EXCEL_EPOCH
-    details: dict[str, str] = field(default_factory=dict)  # encoding, separator, sheet
+    details: dict[str, str] = field(default_factory=dict)  # encoding, separator, sheet, line
+    header_line: int = 1
+    # The sheet read, when the workbook has several: every message names it.
+    sheet: str = ""
+
+
+# Is this header cell (as text) one of the format's headers?
+HeaderTest = Callable[[str], bool]
 
 
 def max_size() -> int:
@@ -169,14 +192,20 @@ def _sniff(head: bytes, extension: str) -> str:
     return "csv"
 
 
-def read_table(source: str | Path | IO[bytes], name: str) -> Table:
+def read_table(
+    source: str | Path | IO[bytes], name: str, is_header: HeaderTest | None = None
+) -> Table:
     """Open a spreadsheet file (a path or a binary file) and return its ADS sheet.
+
+    With ``is_header``, the header row is looked for in the first lines, and in a workbook
+    the sheet read is the one that has it (see ``find_header``); without, the header is
+    the first row of the "ADS" sheet (or of the first one).
 
     Raises ``FileRefused`` when the file is not a readable spreadsheet.
     """
     if isinstance(source, (str, Path)):
         with open(source, "rb") as file:
-            return read_table(file, name)
+            return read_table(file, name, is_header)
     data = source.read(max_size() + 1)
     if len(data) > max_size():
         size = None
@@ -185,10 +214,44 @@ def read_table(source: str | Path | IO[bytes], name: str) -> Table:
         raise FileRefused(size_limit_message(size))
     file_format = check_upload(name, len(data), data[:8192])
     if file_format == "xlsx":
-        return _read_xlsx(data)
+        return _read_xlsx(data, is_header)
     # The CSV stays bytes, decoded a line at a time: a str of the whole file beside the
     # bytes would double the memory of a large one.
-    return _read_csv(data, *detect_encoding(data))
+    return _read_csv(data, *detect_encoding(data), is_header)
+
+
+Row = tuple[int, list[Any]]
+
+
+def find_header(rows: Iterator[Row], is_header: HeaderTest | None) -> tuple[list[Row], int | None]:
+    """The first rows of a sheet, read up to its header row, and where the header is
+    among them: the first row of the first ``HEADER_SEARCH_LINES`` lines with at least
+    ``MIN_HEADER_MATCHES`` headers of the format. None when no row has that many; the
+    rows read (up to the first past those lines, or past ``HEADER_SEARCH_CHARS``) are
+    then all returned, for the caller to fall back on.
+    """
+    read: list[Row] = []
+    size = 0
+    for line, cells in rows:
+        read.append((line, cells))
+        if is_header is None:
+            return read, 0
+        if sum(1 for cell in cells if is_header(cell_text(cell))) >= MIN_HEADER_MATCHES:
+            return read, len(read) - 1
+        size += sum(len(cell) for cell in cells if isinstance(cell, str))
+        if line >= HEADER_SEARCH_LINES or size > HEADER_SEARCH_CHARS:
+            break
+    return read, None
+
+
+def _fallback_header(read: list[Row], is_header: HeaderTest | None) -> int:
+    """Without a clear header row: the line naming the most headers (the header a town
+    hall misspelt, so that its errors are told on its line), or the first one."""
+    if is_header is None or not read:
+        return 0
+    scores = [sum(1 for cell in cells if is_header(cell_text(cell))) for _, cells in read]
+    best = max(scores)
+    return scores.index(best) if best else 0
 
 
 # --- CSV --------------------------------------------------------------------------------
@@ -231,9 +294,15 @@ def detect_encoding(data: bytes) -> tuple[int, str, str]:
     )
 
 
-def detect_separator(first_line: str) -> str:
-    """The separator of the header row: the most frequent of ``;``, ``,`` and tab."""
-    counts = {separator: first_line.count(separator) for separator in (";", ",", "\t")}
+def detect_separator(lines: Iterable[str]) -> str:
+    """The separator of the header row: the most frequent of ``;``, ``,`` and tab on the
+    busiest of the first lines, the header's, not that of a title above it (« Registre
+    des ADS, mis à jour le… » has a comma and no semicolon). One line at a time."""
+    counts = dict.fromkeys((";", ",", "\t"), 0)
+    for line in lines:
+        line_counts = {separator: line.count(separator) for separator in counts}
+        if max(line_counts.values()) > max(counts.values()):
+            counts = line_counts
     separator = max(counts, key=lambda s: counts[s])
     return separator if counts[separator] else ";"
 
@@ -247,11 +316,12 @@ def _lines(data: bytes, start: int, codec: str) -> Iterator[str]:
         start = end
 
 
-def _read_csv(data: bytes, start: int, codec: str, encoding: str) -> Table:
+def _read_csv(
+    data: bytes, start: int, codec: str, encoding: str, is_header: HeaderTest | None = None
+) -> Table:
     if not _NOT_SPACE.search(data, start):
         raise FileRefused("Le fichier est vide.")
-    end = data.find(b"\n", start)
-    separator = detect_separator(data[start : None if end < 0 else end].decode(codec))
+    separator = detect_separator(islice(_lines(data, start, codec), HEADER_SEARCH_LINES))
 
     def records() -> Iterator[tuple[int, list[str]]]:
         # Lines cut and decoded lazily: a StringIO of the whole text would cost four bytes
@@ -280,21 +350,24 @@ def _read_csv(data: bytes, start: int, codec: str, encoding: str) -> Table:
                 )
             yield reader.line_num, record
 
+    # A spreadsheet numbers records, not physical lines (a cell may hold a line break).
+    numbered = ((index, record) for index, (_, record) in enumerate(records(), 1))
+    read, found = find_header(numbered, is_header)
+    skipped = found if found is not None else _fallback_header(read, is_header)
+    header = read[skipped][1] if read else []
+    headers = [cell.strip() for cell in header]
+
     # A first pass checks the bounds and counts the records without keeping them; the
     # rows are then read again, one at a time.
-    total = -1
-    header: list[str] = []
-    for total, (_, record) in enumerate(records()):  # noqa: B007
-        if total == 0:
-            header = record
-    headers = [cell.strip() for cell in header]
+    count = sum(1 for _ in records())
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
         # Our CSV export escapes text that a spreadsheet would run as a formula with a
         # leading apostrophe; take it off. Everything else is imported as the text it is.
         iterator = records()
-        next(iterator, None)
-        for line, (_, record) in enumerate(iterator, 2):
+        for _ in range(skipped + 1):  # the header and the lines above it
+            next(iterator, None)
+        for line, (_, record) in enumerate(iterator, skipped + 2):
             yield line, [unescape_formula(cell) if cell[:1] == "'" else cell for cell in record]
 
     names = {";": "point-virgule", ",": "virgule", "\t": "tabulation"}
@@ -302,8 +375,13 @@ def _read_csv(data: bytes, start: int, codec: str, encoding: str) -> Table:
         "csv",
         headers,
         rows(),
-        total=max(total, 0),
-        details={"encodage": encoding, "séparateur": names[separator]},
+        total=max(count - skipped - 1, 0),
+        details={
+            "encodage": encoding,
+            "séparateur": names[separator],
+            "ligne d’en-tête": str(skipped + 1),
+        },
+        header_line=skipped + 1,
     )
 
 
@@ -460,7 +538,7 @@ def column_index(letters: str) -> int:
     return index - 1
 
 
-def _read_xlsx(data: bytes) -> Table:
+def _read_xlsx(data: bytes, is_header: HeaderTest | None = None) -> Table:
     book = _Zip(data)
     workbook_part = _workbook_part(book)
     if workbook_part not in book.names:
@@ -484,10 +562,6 @@ def _read_xlsx(data: bytes) -> Table:
             sheets.append((element.get("name", ""), relationships.get(rel_id or "", "")))
     if not sheets:
         raise FileRefused("Ce classeur ne contient aucune feuille.")
-    # Our exports and the template name the sheet "ADS"; otherwise, the first sheet.
-    name, part = next((s for s in sheets if s[0].strip().upper() == "ADS"), sheets[0])
-    if part not in book.names:
-        raise FileRefused(f"La feuille « {name} » de ce classeur est introuvable.")
     strings_part = next(
         (target for target in relationships.values() if target.endswith("sharedStrings.xml")),
         None,
@@ -496,34 +570,72 @@ def _read_xlsx(data: bytes) -> Table:
         strings = _shared_strings(book, strings_part)
     except ET.ParseError:
         raise FileRefused("Ce classeur XLSX est endommagé : il ne peut pas être lu.") from None
-    rows = _sheet_rows(book.open(part), strings)
-    try:
-        header = next(rows, None)
-    except ET.ParseError:
-        raise FileRefused("Ce classeur XLSX est endommagé : il ne peut pas être lu.") from None
-    except (zipfile.BadZipFile, zlib.error, EOFError):
-        raise FileRefused(DAMAGED) from None
-    if header is None:
+    # Our exports and the template name the sheet "ADS": it is looked at first, then the
+    # others in order (a notice often comes first). The sheet read is the first whose
+    # first lines have the header row.
+    ordered = sorted(sheets, key=lambda sheet: sheet[0].strip().upper() != "ADS")
+    # The first sheet looked at, kept open (a part is opened once: each opening counts
+    # against the bound on decompressed size).
+    fallback: tuple[str, list[Row], Iterator[Row]] | None = None
+    for name, part in ordered:
+        if part not in book.names:
+            raise FileRefused(f"La feuille « {name} » de ce classeur est introuvable.")
+        rows = _sheet_rows(book.open(part), strings)
+        with _sheet_errors():
+            read, found = find_header(rows, is_header)
+        if found is not None:
+            break
+        if fallback is None:
+            fallback = name, read, rows
+        else:
+            rows.close()
+    else:
+        # No sheet has the header row. A workbook of one sheet, or with an "ADS" sheet,
+        # is read as it is: the importer then tells which headers are wrong.
+        assert fallback is not None
+        name, read, rows = fallback
+        if len(sheets) > 1 and name.strip().upper() != "ADS":
+            rows.close()
+            names = ", ".join(f"« {sheet} »" for sheet, _ in sheets)
+            raise FileRefused(
+                f"Aucune feuille de ce classeur n’a les en-têtes du modèle d’import dans ses "
+                f"{HEADER_SEARCH_LINES} premières lignes (feuilles examinées : {names}) : "
+                "placez les ADS sur une feuille dont la ligne d’en-tête reprend celle du "
+                "modèle d’import."
+            )
+        found = _fallback_header(read, is_header)
+    if fallback is not None and fallback[2] is not rows:
+        fallback[2].close()
+    if not read:
         raise FileRefused(f"La feuille « {name} » du classeur est vide.")
-    line, cells = header
+    line, cells = read[found]
     headers = [cell_text(cell) for cell in cells]
     return Table(
         "xlsx",
         headers,
-        _checked(rows),
+        _checked(chain(read[found + 1 :], rows)),
         total=None,
         excel_epoch=epoch,
         details={"feuille": name, "ligne d’en-tête": str(line)},
+        header_line=line,
+        sheet=name if len(sheets) > 1 else "",
     )
 
 
-def _checked(rows: Iterator[tuple[int, list[Any]]]) -> Iterator[tuple[int, list[Any]]]:
+@contextlib.contextmanager
+def _sheet_errors() -> Iterator[None]:
+    """Reading a sheet's rows: a damaged part is a refusal, not a traceback."""
     try:
-        yield from rows
+        yield
     except ET.ParseError:
         raise FileRefused("Ce classeur XLSX est endommagé : il ne peut pas être lu.") from None
     except (zipfile.BadZipFile, zlib.error, EOFError):
         raise FileRefused(DAMAGED) from None
+
+
+def _checked(rows: Iterator[Row]) -> Iterator[Row]:
+    with _sheet_errors():
+        yield from rows
 
 
 def _sheet_rows(handle: "_BoundedPart", strings: list[str]) -> Iterator[tuple[int, list[Any]]]:
