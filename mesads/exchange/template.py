@@ -26,7 +26,8 @@ _HELP: dict[str, tuple[str, str, str]] = {
         "Non",
         "Type du gestionnaire : "
         + ", ".join(str(label) for label in Authority.Type.labels)
-        + ". Sert seulement à lever une ambiguïté.",
+        + " (ou comme on l’écrit : Mairie, Ville, Communauté d’agglomération, "
+        "Communauté de communes, Métropole…). Sert seulement à lever une ambiguïté.",
         "Commune",
     ),
     "authority.name": (
