@@ -2,10 +2,9 @@
 
 from django import forms
 from django.utils.functional import lazy
-from dsfr.forms import DsfrBaseForm
 
 from .documents import ACCEPT_ATTRIBUTE, max_size_text, validate_document
-from .forms import DateInput
+from .forms import DateInput, FlatDsfrForm
 from .models import ADS, ADSDocument, Authority, AuthorityDecree
 
 
@@ -30,7 +29,9 @@ FILE_ERROR_MESSAGES = {
 }
 
 
-class _DocumentUploadForm(DsfrBaseForm, forms.ModelForm):
+class _DocumentUploadForm(FlatDsfrForm, forms.ModelForm):
+    """Rendered field by field like the ADS form (templates/core/fields/)."""
+
     def clean_file(self):
         upload = self.cleaned_data["file"]
         validate_document(upload)
