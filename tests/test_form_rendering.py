@@ -5,6 +5,7 @@ give, at a fraction of the template work."""
 import datetime
 import re
 
+from django.forms import CheckboxInput
 from django.template import engines
 from django.template.loaders.cached import Loader as CachedLoader
 from django.urls import reverse
@@ -26,7 +27,11 @@ def rendered_pairs(form):
     for name in form.fields:
         ours = form[name]
         html = str(ours.as_field_group() if not ours.is_hidden else ours)
-        yield name, html, reference_html(form[name])
+        reference = reference_html(form[name])
+        if isinstance(form.fields[name].widget, CheckboxInput):
+            # A deliberate difference: no « (Optionnel) » beside a box to tick.
+            reference = reference.replace("\xa0(Optionnel)", "")
+        yield name, html, reference
 
 
 def all_forms(ads, data=None):

@@ -53,7 +53,10 @@ class DsfrFieldGroup(DsfrBoundField):
             "id_for_label": self.id_for_label,
             "auto_id": self.auto_id,
             "label": self.label,
-            "optional_marker": dsfr_mark_optionnal_fields(self),
+            # A box to tick is never "required": « (Optionnel) » beside it says nothing.
+            "optional_marker": ""
+            if isinstance(widget, forms.CheckboxInput)
+            else dsfr_mark_optionnal_fields(self),
             "help_text": self.help_text,
             "widget": self.as_widget(),
         }

@@ -704,7 +704,9 @@ class ADS(models.Model):
                 validators.validate_siret(self.holder_siret)
             except ValidationError as error:
                 errors.setdefault("holder_siret", []).extend(error.messages)
-        if self.vehicle_plate:
+        # Too long for the field: its length error says it already, once is enough.
+        plate_length = self._meta.get_field("vehicle_plate").max_length
+        if self.vehicle_plate and len(self.vehicle_plate) <= plate_length:
             try:
                 validators.validate_plate(self.vehicle_plate)
             except ValidationError as error:
