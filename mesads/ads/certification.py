@@ -79,11 +79,6 @@ def rights_on(user: User, ads: ADS) -> Rights:
     )
 
 
-def _locked(ads: ADS) -> ADS:
-    """The row as it is now, locked until the end of the transaction."""
-    return ADS.objects.select_for_update(of=("self",)).select_related("authority").get(pk=ads.pk)
-
-
 def _revision(ads: ADS, user: User, comment: str, fields: list[str]) -> None:
     ads.version += 1
     ads.save(update_fields=[*fields, "version", "updated_at"])
@@ -104,7 +99,7 @@ def attest(ads: ADS, user: User) -> ADS:
 
     It answers a send-back too: the manager has looked at the record and stands by it.
     """
-    ads = _locked(ads)
+    ads = ADS.objects.locked(ads.pk)
     with reversion.create_revision():
         ads.attested_at, ads.attested_by = timezone.now(), user
         _revision(
@@ -141,7 +136,7 @@ def certify(ads: ADS, user: User) -> bool:
 
     Raises CertificationError for a record that is incomplete or deleted.
     """
-    ads = _locked(ads)
+    ads = ADS.objects.locked(ads.pk)
     if ads.deleted_at is not None:
         raise CertificationError(f"L’ADS n° {ads.number} est supprimée.")
     if not ads.is_complete:
@@ -214,7 +209,7 @@ def send_back(ads: ADS, user: User, comment: str, link: str) -> int:
 
     ``link`` is the ADS page's absolute address, for the e-mail.
     """
-    ads = _locked(ads)
+    ads = ADS.objects.locked(ads.pk)
     with reversion.create_revision():
         ads.sent_back_at, ads.sent_back_by, ads.sent_back_comment = timezone.now(), user, comment
         _revision(

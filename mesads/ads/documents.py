@@ -22,7 +22,7 @@ from django.db import models, transaction
 
 from mesads.core.storage import FileNotStored, delete_stored_file, store_file
 
-from .models import ADSDocument, AuthorityDecree
+from .models import ADS, ADSDocument, AuthorityDecree
 from .services import record_change
 
 
@@ -169,6 +169,11 @@ def add_ads_document(document: ADSDocument, upload: UploadedFile, user) -> ADSDo
     document.uploaded_by = user
     _store(document, upload)
     with _delete_file_on_error(document), transaction.atomic(), reversion.create_revision():
+        # The same lock and version as any change of the ADS: an edit opened before this
+        # addition is told of it instead of saving over it, and the snapshot below is the
+        # ADS as it is now, not as this request first read it (which showed in the
+        # history as an edit undone).
+        document.ads = _bump_version(document.ads)
         document.save()
         # The ADS follows its documents: its new snapshot lists this one.
         reversion.add_to_revision(document.ads)
@@ -178,11 +183,18 @@ def add_ads_document(document: ADSDocument, upload: UploadedFile, user) -> ADSDo
     return document
 
 
+def _bump_version(ads: ADS) -> ADS:
+    locked = ADS.objects.locked(ads.pk)
+    locked.version += 1
+    locked.save(update_fields=["version", "updated_at"])
+    return locked
+
+
 def delete_ads_document(document: ADSDocument, user) -> None:
     """Remove a decree from an ADS; the ADS history keeps a trace of it, not the file."""
-    ads = document.ads
     storage, name = document.file.storage, document.file.name
     with transaction.atomic(), reversion.create_revision():
+        ads = _bump_version(document.ads)  # as for an addition
         description = str(document)
         document.delete()
         reversion.add_to_revision(ads)

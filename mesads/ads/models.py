@@ -363,6 +363,12 @@ class Authority(models.Model):
 
 
 class ADSQuerySet(models.QuerySet):
+    def locked(self, pk: int) -> "ADS":
+        """The ADS as it is now, its row locked until the end of the transaction: what
+        every change of an ADS (edit aside, which compares its version) starts from, so
+        that two changes are applied one after the other, each on the other's result."""
+        return self.select_for_update(of=("self",)).select_related("authority").get(pk=pk)
+
     def live(self) -> "ADSQuerySet":
         return self.filter(deleted_at__isnull=True)
 
