@@ -366,3 +366,9 @@ TASKS = {
 DSFR_MARK_OPTIONAL_FIELDS = True
 SITE_TITLE = "Mes ADS"
 SITE_TAGLINE = "Le registre national des autorisations de stationnement de taxi"
+
+# The public pages (home, legal notice, personal data): where visitors write to the
+# national team, and who hosts the service. Left empty, the pages name the team and
+# « l’opérateur désigné par la DGITM » instead of inventing an address or a company.
+CONTACT_EMAIL = env.str("CONTACT_EMAIL", default="")
+HOSTING_PROVIDER = env.str("HOSTING_PROVIDER", default="")

@@ -59,6 +59,12 @@ STAFF_ONLY = _rule(404, staff=200)
 EXPECTED = {
     "home": ("get", EVERYONE),
     "healthz": ("get", EVERYONE),
+    "accessibility": ("get", EVERYONE),
+    "legal_notice": ("get", EVERYONE),
+    "personal_data": ("get", EVERYONE),
+    "regulation": ("get", EVERYONE),
+    "faq": ("get", EVERYONE),
+    "site_map": ("get", EVERYONE),
     "login": ("get", _rule(302, anonymous=200)),
     "logout": ("post", {persona: 302 for persona in PERSONAS}),
     "password_reset": ("get", EVERYONE),
