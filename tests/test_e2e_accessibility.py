@@ -52,7 +52,9 @@ def register(nimes, manager):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_public_pages(page):  # noqa: F811
-    found = audit(page, [reverse("home"), reverse("login"), reverse("password_reset")])
+    public = ["accessibility", "legal_notice", "personal_data", "regulation", "faq", "site_map"]
+    urls = [reverse(name) for name in ["home", "login", "password_reset", *public]]
+    found = audit(page, urls)
     assert found == []
 
 
