@@ -67,6 +67,7 @@ TEMPLATE_DRIVER_BLOCKS = 3
 IMPORTED_AUTHORITY_COLUMNS = [c for c in AUTHORITY_COLUMNS if c.imported]
 IMPORTED_ADS_COLUMNS = [c for c in ADS_COLUMNS if c.imported]
 IMPORTED_DRIVER_COLUMNS = [c for c in DRIVER_COLUMNS if c.imported]
+DRIVER_NAME = next(c for c in IMPORTED_DRIVER_COLUMNS if c.field == "name")
 
 
 def _model_field_name(column: Column) -> str:
@@ -149,6 +150,19 @@ class IssueList(list):
         super().append(issue)
 
 
+# The old → new values of the modified ADS, for the preview: those of the first ones are
+# enough to check a file before confirming it, and a national file modifying tens of
+# thousands of ADS would otherwise store (and copy) personal data by the megabyte. The
+# others list their changed columns only. A long value (notes) is cut short.
+MAX_DIFFS_KEPT = 1000
+MAX_VALUE_LENGTH = 200
+EMPTY = "(vide)"
+
+# One change as the preview shows it: label, before, after. Before is None for a driver
+# added, after is None for a driver removed.
+Change = tuple[str, str | None, str | None]
+
+
 @dataclass
 class Outcome:
     """What the import does (or did) to one ADS."""
@@ -158,6 +172,8 @@ class Outcome:
     authority: str
     number: str
     changes: list[str] = field(default_factory=list)  # labels of what changed
+    # What changed, old → new, written for a reader (the first MAX_DIFFS_KEPT modified).
+    diff: list[Change] = field(default_factory=list)
 
 
 @dataclass
@@ -883,10 +899,19 @@ class Importer:
             issues.sort(key=lambda issue: (issue.line or 0, layout.position(issue.column)))
             return rows
 
+        detailed = [row for row in rows if row.action == Action.UPDATED][:MAX_DIFFS_KEPT]
+        diff = _Differ(detailed, self.existing_drivers)
         for row in rows:
             self.result.counts[row.action] += 1
             self.result.outcomes.append(
-                Outcome(row.line, row.action, row.authority.label, row.ads.number, row.changes)
+                Outcome(
+                    row.line,
+                    row.action,
+                    row.authority.label,
+                    row.ads.number,
+                    row.changes,
+                    diff(row) if row.action == Action.UPDATED else [],
+                )
             )
         if self.sync:
             matched = {row.existing["id"] for row in rows if row.existing}
@@ -1206,6 +1231,89 @@ class Importer:
             )
             done += len(chunk)
             self.progress(HISTORY, done, len(records))
+
+
+# --- the preview's values ---------------------------------------------------------------
+
+
+class _Differ:
+    """Each change of a modified ADS, old → new, as the preview shows it: the ADS's
+    columns, then its drivers, matched by position as the writing matches them. Only for
+    the ``rows`` given (the first modified ones); the others get nothing."""
+
+    def __init__(self, rows: list[_Row], existing_drivers: dict[int, list[dict]]) -> None:
+        self.lines = {row.line for row in rows}
+        self.existing_drivers = existing_drivers
+        self.status_labels = dict(Driver.Status.choices)
+        # The communes named, in one query, only when some row changes its commune.
+        commune_ids = {
+            value
+            for row in rows
+            if row.existing["commune_id"] != row.ads.commune_id
+            for value in (row.existing["commune_id"], row.ads.commune_id)
+            if value is not None
+        }
+        self.communes = (
+            {commune.pk: str(commune) for commune in Commune.objects.filter(pk__in=commune_ids)}
+            if commune_ids
+            else {}
+        )
+
+    def __call__(self, row: _Row) -> list[Change]:
+        if row.line not in self.lines:
+            return []
+        changes: list[Change] = []
+        for column, attname in zip(IMPORTED_ADS_COLUMNS, ADS_ATTNAMES, strict=True):
+            before, after = row.existing[attname], getattr(row.ads, attname)
+            if before != after:
+                changes.append((column.header, self.show(column, before), self.show(column, after)))
+        if row.driver_changes:
+            changes += self.drivers(
+                self.existing_drivers.get(row.existing["id"], []),
+                [{a: getattr(d, a) for a in DRIVER_ATTNAMES} for d in row.drivers],
+            )
+        return changes
+
+    def drivers(self, before: list[dict], after: list[dict]) -> list[Change]:
+        changes: list[Change] = []
+        # The drivers both lists have; then those the file adds, or leaves out.
+        for index, (old, new) in enumerate(zip(before, after, strict=False), 1):
+            name = self.show(DRIVER_NAME, new["name"])
+            for column, attname in zip(IMPORTED_DRIVER_COLUMNS, DRIVER_ATTNAMES, strict=True):
+                if old[attname] != new[attname]:
+                    # Named by who they are, unless what changes is their name.
+                    who = "" if column is DRIVER_NAME else f" ({name})"
+                    changes.append(
+                        (
+                            f"Conducteur {index}{who} – {column.header}",
+                            self.show(column, old[attname]),
+                            self.show(column, new[attname]),
+                        )
+                    )
+        for index, new in enumerate(after[len(before) :], len(before) + 1):
+            changes.append((f"Conducteur {index} ajouté", None, self.describe(new)))
+        for index, old in enumerate(before[len(after) :], len(after) + 1):
+            changes.append((f"Conducteur {index} retiré", self.describe(old), None))
+        return changes
+
+    def describe(self, driver: dict) -> str:
+        status = self.status_labels.get(driver["status"], driver["status"])
+        return f"{self.show(DRIVER_NAME, driver['name'])} ({status or EMPTY})"
+
+    def show(self, column: Column, value: Any) -> str:
+        """A value as a reader writes it: 01/03/2005, Oui / Non, « (vide) »."""
+        if value is None or value == "":
+            return EMPTY
+        if column.kind is Kind.DATE:
+            return value.strftime("%d/%m/%Y")
+        if column.kind in (Kind.BOOL, Kind.NULL_BOOL):
+            return "Oui" if value else "Non"
+        if column.kind is Kind.CHOICE:
+            return str(self.status_labels.get(value, value))
+        if column.field == "commune.insee_code":
+            return self.communes.get(value, f"commune n° {value}")
+        text = str(value)
+        return text if len(text) <= MAX_VALUE_LENGTH else text[: MAX_VALUE_LENGTH - 1] + "…"
 
 
 _Issues = TypeVar("_Issues", bound=list)

@@ -13,7 +13,7 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
 
-from .importing import MAX_ERRORS_KEPT, Action, ImportResult
+from .importing import MAX_DIFFS_KEPT, MAX_ERRORS_KEPT, Action, ImportResult
 
 
 def heartbeat_cutoff():
@@ -170,6 +170,16 @@ class ImportJob(models.Model):
     def errors_kept(self) -> int:
         return min(self.error_count, MAX_ERRORS_KEPT)
 
+    @property
+    def diffs_truncated(self) -> bool:
+        """Only the first modified ADS kept their old → new values (the others, their
+        changed columns)."""
+        return self.updated_count > MAX_DIFFS_KEPT
+
+    @property
+    def diffs_kept(self) -> int:
+        return MAX_DIFFS_KEPT
+
     @transaction.atomic
     def record(self, result: ImportResult) -> None:
         """Store what the import found (errors, or what each row does) and its counts."""
@@ -193,6 +203,7 @@ class ImportJob(models.Model):
                     authority=outcome.authority[:200],
                     number=outcome.number[:50],
                     changes=" ; ".join(outcome.changes),
+                    diff=outcome.diff,
                 )
                 for outcome in result.outcomes
             ),
@@ -248,6 +259,9 @@ class ImportJobRow(models.Model):
     authority = models.CharField("gestionnaire", max_length=200)
     number = models.CharField("numéro de l’ADS", max_length=50)
     changes = models.TextField("colonnes modifiées", blank=True)
+    # [[label, before, after], …] as the preview shows them; before is null for a driver
+    # added, after for a driver removed. Only for the first modified ADS (MAX_DIFFS_KEPT).
+    diff = models.JSONField("valeurs modifiées (avant, après)", default=list, blank=True)
 
     class Meta:
         verbose_name = "ligne d’import"
