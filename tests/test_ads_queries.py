@@ -19,8 +19,8 @@ pytestmark = pytest.mark.django_db
 LIST_QUERIES = 9  # + the menu (is the user a prefecture agent?) + may the user write
 DETAIL_QUERIES = 9  # + the menu, + what the user may do: attest, certify (one query)
 HISTORY_QUERIES = 8
-# The page of ids, then only its 50 authorities counted; + the départements of the filter.
-AUTHORITY_LIST_QUERIES = 8
+# The page of ids, its 50 authorities, then their counts; + the départements of the filter.
+AUTHORITY_LIST_QUERIES = 9
 DASHBOARD_QUERIES = 8
 
 

@@ -181,6 +181,9 @@ class AuthorityQuerySet(models.QuerySet):
         # alias(), not annotate(): the paginator's COUNT(*) then leaves the subquery out.
         return self.alias(live_ads=Coalesce(Subquery(live), 0)).order_by("-live_ads", "name", "pk")
 
+    # The annotations of with_ads_counts().
+    COUNTS = ("ads_total", "ads_in_use", "ads_vacant", "ads_incomplete", "ads_renewal_overdue")
+
     def with_ads_counts(self, today: datetime.date | None = None) -> "AuthorityQuerySet":
         today = today or timezone.localdate()
         live = Q(ads__deleted_at__isnull=True)

@@ -11,7 +11,7 @@ from mesads.geo.models import Departement
 from mesads.users.access_requests import actable_authorities
 
 from ..access import AUTHORITY_RELATED, can_write, get_authority_for_user
-from ..models import ADS, Authority
+from ..models import ADS, Authority, AuthorityQuerySet
 
 
 class AuthoritySearchForm(SearchForm):
@@ -72,13 +72,14 @@ def authority_list(request):
     # The page is chosen on the bare rows, then only its 50 authorities are counted: the
     # counts of all 36,000 authorities are never computed to show 50 of them.
     page = Paginator(authorities.values_list("pk", flat=True), 50).get_page(request.GET.get("page"))
-    counted = (
-        Authority.objects.filter(pk__in=list(page.object_list))
-        .select_related(*AUTHORITY_RELATED)
-        .with_ads_counts()
-        .in_bulk()
-    )
-    page.object_list = [counted[pk] for pk in page.object_list]
+    ids = list(page.object_list)
+    shown = Authority.objects.filter(pk__in=ids).select_related(*AUTHORITY_RELATED).in_bulk()
+    # Counted apart: grouped with the joined rows, the ~25,000 ADS of the largest
+    # authorities were sorted on disk with every joined column (55 ms instead of 11).
+    counts = Authority.objects.filter(pk__in=ids).with_ads_counts()
+    for row in counts.values("pk", *AuthorityQuerySet.COUNTS):
+        shown[row.pop("pk")].__dict__.update(row)
+    page.object_list = [shown[pk] for pk in ids]
     return render(
         request,
         "ads/authority_list.html",
