@@ -120,6 +120,8 @@ EXPECTED = {
     "imports:progress": ("get", STAFF_ONLY),
     "imports:errors": ("get", STAFF_ONLY),
     "imports:restart": ("post", _rule(404, staff=302)),
+    "imports:index": ("get", STAFF_ONLY),
+    "imports:confirm": ("post", _rule(404, staff=302)),
 }
 # The Django admin: national staff only; everyone else is sent to its login page.
 ADMIN = {persona: ADMIN_LOGIN for persona in PERSONAS} | {"staff": 200}

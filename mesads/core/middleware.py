@@ -86,7 +86,7 @@ class RequestBodyLimitMiddleware:
             name = ""
         if name in ("ads:document_create", "ads:decree_create"):
             return settings.MAX_DOCUMENT_SIZE + RequestBodyLimitMiddleware.MARGIN
-        if name == "admin:exchange_importjob_import":
+        if name in ("admin:exchange_importjob_import", "imports:index"):
             return settings.IMPORT_MAX_SIZE + RequestBodyLimitMiddleware.MARGIN
         return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 

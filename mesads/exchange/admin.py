@@ -18,7 +18,6 @@ import io
 from typing import Any
 
 import tablib
-from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db.models import Q
@@ -28,6 +27,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
+from django_tasks_db.models import DBTaskResult
 from import_export import fields, resources, widgets
 from import_export.admin import ImportMixin
 from import_export.formats.base_formats import Format
@@ -39,6 +39,7 @@ from mesads.geo.models import Commune
 
 from . import parsing, tasks
 from .columns import ADS_COLUMNS, AUTHORITY_COLUMNS, DRIVER_COLUMNS, Kind, driver_header
+from .forms import ImportOptionsForm, check_spreadsheet
 from .importing import ADS_EXCLUDE, DRIVER_ATTNAMES, DRIVER_EXCLUDE, expected_headers
 from .models import ImportJob
 
@@ -254,32 +255,11 @@ class ADSResource(resources.ModelResource):
 # --- the admin ---------------------------------------------------------------------------
 
 
-class RegisterImportForm(ImportForm):
+class RegisterImportForm(ImportOptionsForm, ImportForm):
     """django-import-export's upload form, with the options of a register import."""
 
-    sync = forms.BooleanField(
-        label="Supprimer les ADS absentes du fichier",
-        required=False,
-        help_text="Pour chaque gestionnaire présent dans le fichier, ses ADS qui n’y figurent "
-        "pas sont supprimées (suppression réversible). Leur nombre est indiqué avant de "
-        "confirmer.",
-    )
-    comment = forms.CharField(
-        label="Commentaire pour l’historique",
-        required=False,
-        max_length=255,
-        help_text="Facultatif : il accompagne le nom du fichier dans l’historique des ADS.",
-    )
-
     def clean_import_file(self):
-        upload = self.cleaned_data["import_file"]
-        head = upload.read(8192)
-        upload.seek(0)
-        try:
-            parsing.check_upload(upload.name, upload.size, head)
-        except parsing.FileRefused as error:
-            raise forms.ValidationError(str(error)) from None
-        return upload
+        return check_spreadsheet(self.cleaned_data["import_file"])
 
 
 @admin.register(ImportJob)
@@ -378,3 +358,8 @@ class ImportJobAdmin(ImportMixin, admin.ModelAdmin):
         if not self.has_import_permission(request):
             raise PermissionDenied
         return require_POST(self._confirm_view)(request)
+
+
+# django-tasks-db's « Task Results » (in English): the state of an import is on its own
+# page, in French; the queue's rows are for the operator's database tools, not the admin.
+admin.site.unregister(DBTaskResult)

@@ -1,5 +1,6 @@
-"""Pages of an import: its progress and result (with the preview to confirm, or the
-errors, paginated), the error report as CSV, and the blank template to download.
+"""Pages of imports: the upload (with the imports made), an import's progress and
+result (with the preview to confirm, or the errors, paginated), the error report as CSV,
+and the blank template to download.
 
 A job is seen by the person who uploaded it and by national staff who may import; anyone
 else gets a 404.
@@ -19,10 +20,13 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from mesads.core.storage import FileNotStored
+
 from .columns import escape_formula
+from .forms import ImportUploadForm
 from .importing import Action
 from .models import ImportJob, ImportJobError, ImportJobRow
-from .tasks import restart_import
+from .tasks import confirm_import, restart_import, start_import
 from .template import FILENAME, write_template
 
 PAGE_SIZE = 50
@@ -44,6 +48,49 @@ def get_job_for_user(user, job_id: int) -> ImportJob:
     if not user.has_perm("exchange.view_importjob"):
         jobs = jobs.filter(user=user)
     return get_object_or_404(jobs, pk=job_id)
+
+
+@login_required
+def import_index(request: HttpRequest) -> HttpResponse:
+    """National staff upload a file (checked in full, nothing written before they confirm)
+    and find the imports made, newest first."""
+    if not can_import(request.user):
+        raise Http404
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = start_import(
+                form.cleaned_data["import_file"],
+                user=request.user,
+                sync=form.cleaned_data["sync"],
+                comment=form.cleaned_data["comment"],
+            )
+        except FileNotStored:
+            form.add_error(
+                "import_file",
+                "Le fichier n’a pas pu être enregistré : l’espace de stockage est "
+                "momentanément indisponible. Rien n’a été importé ; réessayez plus tard.",
+            )
+        else:
+            return redirect("imports:progress", job.pk)
+    jobs = ImportJob.objects.select_related("user").order_by("-pk")
+    return render(
+        request,
+        "exchange/import_index.html",
+        {"form": form, "page_obj": Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))},
+    )
+
+
+@login_required
+@require_POST
+def import_confirm(request: HttpRequest, job_id: int) -> HttpResponse:
+    """« Confirmer l’import »: the writing is queued, once (a second click is told)."""
+    job = get_job_for_user(request.user, job_id)
+    if not can_import(request.user):
+        raise Http404
+    if not job.can_confirm or not confirm_import(job):
+        messages.error(request, "Cet import ne peut plus être confirmé.")
+    return redirect("imports:progress", job.pk)
 
 
 @login_required
