@@ -441,7 +441,10 @@ def test_a_change_of_drivers_alone_is_also_a_conflict(client, manager, colleague
     response = client.post(url, {**mine, "attest": "on", "notes": "Vérifié en mairie"})
 
     assert response.status_code == 409
-    assert "Les conducteurs ou les documents ont été modifiés." in response.content.decode()
+    assert (
+        "<li>Conducteur modifié : Sami Haddad (Locataire-gérant) – Numéro de carte "
+        "professionnelle : « CP-30-0042 » → « CP-30-9999 »</li>"
+    ) in response.content.decode()
     ads.refresh_from_db()
     assert ads.notes == ""
     assert ads.drivers.get().card_number == "CP-30-9999"

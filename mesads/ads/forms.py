@@ -1,5 +1,6 @@
 from django import forms
 from django.forms import inlineformset_factory
+from django.forms.formsets import TOTAL_FORM_COUNT
 from dsfr.forms import DsfrBaseForm, DsfrBoundField
 from dsfr.templatetags.dsfr_tags import dsfr_mark_optionnal_fields
 from dsfr.utils import dsfr_input_class_attr
@@ -229,6 +230,29 @@ class BaseDriverFormSet(forms.BaseInlineFormSet):
         errors = self.instance.validate_drivers(self.kept_drivers())
         if errors:
             raise forms.ValidationError(errors)
+
+    def refusals_to_add(self, ads: ADS) -> list[str]:
+        """Why no row for one more driver may be offered on ``ads`` (as typed: its regime
+        decides), in French; empty when it may."""
+        rows = self.total_form_count()
+        if rows >= self.max_num:
+            return [f"Le formulaire ne peut pas compter plus de {self.max_num} conducteurs."]
+        # The model's rules, asked about blank drivers: what it objects to for one more
+        # row and not for a single driver is a rule on how many drivers the ADS may have
+        # (a new-regime ADS has only its holder).
+        single = ads.validate_drivers([Driver()])
+        return [
+            error
+            for error in ads.validate_drivers([Driver() for _ in range(rows + 1)])
+            if error not in single
+        ]
+
+    def with_another_row(self) -> "BaseDriverFormSet":
+        """This bound formset with one more empty row, to render again with what was
+        typed. The row is an extra one: left empty, it is no driver and has no error."""
+        data = self.data.copy()
+        data[self.add_prefix(TOTAL_FORM_COUNT)] = str(self.total_form_count() + 1)
+        return type(self)(data, instance=self.instance, prefix=self.prefix)
 
 
 DriverFormSet = inlineformset_factory(

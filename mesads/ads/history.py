@@ -200,28 +200,93 @@ def ads_timeline(ads: ADS) -> list[HistoryEntry]:
     return entries
 
 
-def changed_fields_since(current: ADS, base_version: int) -> list[tuple[str, str, str]] | None:
-    """Fields of ``current`` that differ from the stored snapshot of ``base_version``.
+@dataclass
+class ChangesSince:
+    """What others did to an ADS since someone opened it: the steps of the certification
+    workflow taken meanwhile (in French), then the changes of its fields, drivers and
+    documents."""
+
+    steps: list[str]
+    fields: list[FieldChange]
+    drivers: list[RelatedChange]
+    documents: list[RelatedChange]
+
+    def __bool__(self) -> bool:
+        return bool(self.steps or self.fields or self.drivers or self.documents)
+
+
+# Attesting, certifying and sending back hide their fields from the field changes: each
+# is said in a sentence, with who took the step and when.
+WORKFLOW_STEPS = [
+    ("certified_at", "certified_by", "certifiée par la préfecture"),
+    ("sent_back_at", "sent_back_by", "renvoyée au gestionnaire par la préfecture"),
+    ("attested_at", "attested_by", "attestée par son gestionnaire"),
+]
+
+
+def _snapshots(objects) -> dict[str, dict[str, Any]]:
+    """The objects as django-reversion would store them now, by id as its versions name
+    them: what a stored snapshot compares with."""
+    objects = list(objects)
+    if not objects:
+        return {}
+    options = _get_options(type(objects[0]))
+    items = json.loads(serializers.serialize(options.format, objects, fields=options.fields))
+    return {str(item["pk"]): item["fields"] for item in items}
+
+
+def _workflow_steps(current: ADS, before: dict, now: dict) -> list[str]:
+    steps = []
+    for moment, by, what in WORKFLOW_STEPS:
+        if now.get(moment) and now.get(moment) != before.get(moment):
+            user = getattr(current, by)
+            who = f" ({user.get_full_name()})" if user else ""
+            when = timezone.localtime(getattr(current, moment)).strftime("%d/%m/%Y à %H:%M")
+            step = f"L’ADS a été {what}{who} le {when}"
+            if moment == "sent_back_at":
+                step += f" : « {current.sent_back_comment} »"
+            steps.append(step + ".")
+    return steps
+
+
+def changes_since(current: ADS, base_version: int) -> ChangesSince | None:
+    """How ``current`` differs from the stored snapshot of its ``base_version`` (the ADS
+    and, through ``follow``, its drivers and documents in the same revision).
 
     ``None`` when that version was never recorded (an ADS written without a revision,
     e.g. by an import): what changed is then unknown, not "nothing".
     """
-    now = {}
-    for model_field in ADS._meta.concrete_fields:
-        value = model_field.value_from_object(current)
-        if isinstance(value, datetime.datetime):
-            continue  # timestamps are not something the user edits
-        now[model_field.name] = value.isoformat() if isinstance(value, datetime.date) else value
-    for version in ads_versions(current).order_by("-revision__date_created", "-pk"):
-        snapshot = _fields(version)
-        if snapshot.get("version") != base_version:
-            continue
-        fmt = _Formatter([snapshot, now])
-        return [
-            (change.label, change.before, change.after)
-            for change in _diff(ADS, snapshot, {k: v for k, v in now.items() if k in snapshot}, fmt)
-        ]
-    return None
+    base = next(
+        (
+            version
+            for version in ads_versions(current).order_by("-revision__date_created", "-pk")
+            if _fields(version).get("version") == base_version
+        ),
+        None,
+    )
+    if base is None:
+        return None
+    before = _fields(base)
+    now = _snapshots([current])[str(current.pk)]
+    content_types = ContentType.objects.get_for_models(Driver, ADSDocument)
+    models_by_type = {content_type.pk: model for model, content_type in content_types.items()}
+    related_before: dict[type[Model], dict[str, dict]] = {Driver: {}, ADSDocument: {}}
+    for child in Version.objects.filter(
+        revision_id=base.revision_id, content_type_id__in=list(models_by_type)
+    ).only("content_type_id", "object_id", "serialized_data"):
+        data = _fields(child)
+        if data.get("ads") == current.pk:  # a revision may hold several ADS (an import)
+            related_before[models_by_type[child.content_type_id]][child.object_id] = data
+    drivers_now = _snapshots(current.drivers.all())
+    documents_now = _snapshots(current.documents.all())
+    fmt = _Formatter([before, now])
+    return ChangesSince(
+        steps=_workflow_steps(current, before, now),
+        # Only the fields the snapshot knows: one added since by a migration is no change.
+        fields=_diff(ADS, before, {name: now[name] for name in before if name in now}, fmt),
+        drivers=_related_changes(Driver, related_before[Driver], drivers_now, fmt),
+        documents=_related_changes(ADSDocument, related_before[ADSDocument], documents_now, fmt),
+    )
 
 
 def bulk_versions(revision: Revision, objects: list[Model]) -> list[Version]:

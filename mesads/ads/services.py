@@ -16,7 +16,7 @@ from mesads.users.notifications import notify
 
 from .authorities import ensure_authorities
 from .forms import ADSForm, BaseDriverFormSet
-from .history import changed_fields_since
+from .history import ChangesSince, changes_since
 from .models import ADS, Driver, RegisterChange
 
 __all__ = [
@@ -48,9 +48,12 @@ class ConflictError(Exception):
     """Someone saved the ADS after the user opened it."""
 
     current: ADS
-    # (field label, value when opened, value now); None when the opened version was
-    # never recorded, so what changed is unknown.
-    changes: list[tuple[str, str, str]] | None
+    # None when the opened version was never recorded, so what changed is unknown.
+    changes: ChangesSince | None
+
+    @classmethod
+    def since(cls, current: ADS, base_version: int) -> "ConflictError":
+        return cls(current, changes_since(current, base_version))
 
 
 @transaction.atomic
@@ -70,7 +73,7 @@ def save_ads(form: ADSForm, formset: BaseDriverFormSet, user, comment: str = "")
             )
             if not bumped:
                 current = ADS.objects.get(pk=ads.pk)
-                raise ConflictError(current, changed_fields_since(current, base_version))
+                raise ConflictError.since(current, base_version)
             ads.version = base_version + 1
 
         drivers = formset.kept_drivers()

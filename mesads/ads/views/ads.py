@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -12,7 +13,7 @@ from mesads.core.pagination import paginate
 from ..access import can_write, get_ads_for_user, get_authority_for_user
 from ..certification import rights_on
 from ..filters import ADSFilterForm
-from ..forms import ADS_NUMBER_TAKEN, ADSDeleteForm, ADSForm, DriverFormSet
+from ..forms import ADS_NUMBER_TAKEN, ADSDeleteForm, ADSForm, BaseDriverFormSet, DriverFormSet
 from ..models import ADS
 from ..services import (
     ConflictError,
@@ -66,12 +67,70 @@ def ads_list(request, authority_id: int):
     )
 
 
+# The drivers section's « Ajouter un conducteur » button. Without JavaScript it submits
+# the form, which comes back with one more empty row and nothing saved; with it,
+# static/js/add_driver.js adds the row in place.
+ADD_DRIVER = "ajouter_conducteur"
+
+
+def _as_typed(form: ADSForm, instance: ADS) -> ADS:
+    """The ADS with the creation date typed in the form, unvalidated: its regime decides
+    how many drivers it may have."""
+    if not form.is_bound:
+        return instance
+    try:
+        creation_date = form.fields["creation_date"].clean(form["creation_date"].value())
+    except ValidationError:
+        creation_date = instance.creation_date
+    return ADS(creation_date=creation_date)
+
+
+def _without_errors(form: ADSForm, formset: BaseDriverFormSet) -> None:
+    """Validate a form sent back that is not being saved, then forget its errors: Django
+    marks every invalid input of a bound form it renders, but this one was not meant to
+    pass yet (the box to attest not ticked, a row half filled in), or cannot be saved
+    whatever it holds (a conflict)."""
+    form.errors.clear()
+    formset.non_form_errors().clear()  # validates its rows first
+    for row in formset.forms:
+        row.errors.clear()
+
+
+def _outdated_version(form: ADSForm, ads: ADS | None) -> int | None:
+    """The version the page sent was opened at, when someone has saved the ADS since
+    (save_ads checks it again, atomically, for a save made while this request runs)."""
+    if ads is None or not form.is_bound:
+        return None
+    try:
+        opened = form.fields["version"].clean(form["version"].value())
+    except ValidationError:
+        return None
+    return opened if opened is not None and opened != ads.version else None
+
+
 def _edit(request, authority, ads: ADS | None):
     instance = ads or ADS(authority=authority)
     form = ADSForm(request.POST or None, instance=instance, authority=authority)
     formset = DriverFormSet(request.POST or None, instance=instance, prefix="drivers")
+    typed = _as_typed(form, instance)
+    refusals = formset.refusals_to_add(typed)
+    outdated = _outdated_version(form, ads)
     conflict = None
-    if request.method == "POST":
+    if request.method == "POST" and ADD_DRIVER in request.POST:
+        # Not a save: the version sent is kept for the one to come.
+        if refusals:
+            for refusal in refusals:
+                messages.error(request, refusal)
+        else:
+            formset = formset.with_another_row()
+            refusals = formset.refusals_to_add(typed)
+        _without_errors(form, formset)
+    elif outdated is not None:
+        # Not validated: the rows of drivers removed since would only be refused as not
+        # this ADS's, when the person needs to be told what changed.
+        conflict = ConflictError.since(ads, outdated)
+        _without_errors(form, formset)
+    elif request.method == "POST":
         # The ADS form first: the drivers' rules depend on the ADS it has just cleaned.
         form_ok = form.is_valid()
         if form_ok and formset.is_valid():
@@ -110,6 +169,7 @@ def _edit(request, authority, ads: ADS | None):
             "ads": ads,
             "form": form,
             "formset": formset,
+            "can_add_driver": not refusals,
             "conflict": conflict,
         },
         status=409 if conflict else 200,
