@@ -34,7 +34,6 @@ from import_export.formats.base_formats import Format
 from import_export.forms import ImportForm
 
 from mesads.ads.models import ADS, Authority, Driver
-from mesads.core.storage import FileNotStored
 from mesads.geo.models import Commune
 
 from . import parsing, tasks
@@ -318,20 +317,8 @@ class ImportJobAdmin(ImportMixin, admin.ModelAdmin):
             raise PermissionDenied
         form = self.create_import_form(request)
         if request.method == "POST" and form.is_valid():
-            try:
-                job = tasks.start_import(
-                    form.cleaned_data["import_file"],
-                    user=request.user,
-                    sync=form.cleaned_data["sync"],
-                    comment=form.cleaned_data["comment"],
-                )
-            except FileNotStored:
-                form.add_error(
-                    "import_file",
-                    "Le fichier n’a pas pu être enregistré : l’espace de stockage est "
-                    "momentanément indisponible. Rien n’a été importé ; réessayez plus tard.",
-                )
-            else:
+            job = form.start_import(request.user)
+            if job:
                 return redirect("imports:progress", job.pk)
         context = {
             **self.admin_site.each_context(request),

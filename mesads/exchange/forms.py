@@ -3,8 +3,11 @@
 from django import forms
 
 from mesads.ads.forms import FlatDsfrForm
+from mesads.core.storage import FileNotStored
 
 from . import parsing
+from .models import ImportJob
+from .tasks import start_import
 
 
 def check_spreadsheet(upload):
@@ -19,6 +22,8 @@ def check_spreadsheet(upload):
 
 
 class ImportOptionsForm(forms.Form):
+    """The options of an import, and the queuing of its file once the form is valid."""
+
     sync = forms.BooleanField(
         label="Supprimer les ADS absentes du fichier",
         required=False,
@@ -32,6 +37,24 @@ class ImportOptionsForm(forms.Form):
         max_length=255,
         help_text="Facultatif : il accompagne le nom du fichier dans l’historique des ADS.",
     )
+
+    def start_import(self, user) -> ImportJob | None:
+        """Store the valid form's file as a new job and queue its check; None, with the
+        error on the file field, when the storage refused the file."""
+        try:
+            return start_import(
+                self.cleaned_data["import_file"],
+                user=user,
+                sync=self.cleaned_data["sync"],
+                comment=self.cleaned_data["comment"],
+            )
+        except FileNotStored:
+            self.add_error(
+                "import_file",
+                "Le fichier n’a pas pu être enregistré : l’espace de stockage est "
+                "momentanément indisponible. Rien n’a été importé ; réessayez plus tard.",
+            )
+            return None
 
 
 class ImportUploadForm(FlatDsfrForm, ImportOptionsForm):

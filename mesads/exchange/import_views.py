@@ -20,13 +20,11 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from mesads.core.storage import FileNotStored
-
 from .columns import escape_formula
 from .forms import ImportUploadForm
 from .importing import Action
 from .models import ImportJob, ImportJobError, ImportJobRow
-from .tasks import confirm_import, restart_import, start_import
+from .tasks import confirm_import, restart_import
 from .template import FILENAME, write_template
 
 PAGE_SIZE = 50
@@ -43,11 +41,15 @@ def can_import(user) -> bool:
     return user.is_active and user.has_perm("exchange.add_importjob")
 
 
-def get_job_for_user(user, job_id: int) -> ImportJob:
+def get_job_for_user(user, job_id: int, *, to_act: bool = False) -> ImportJob:
+    """The job the user may see; ``to_act`` (confirm, relaunch): only for who may import."""
     jobs = ImportJob.objects.select_related("user")
     if not user.has_perm("exchange.view_importjob"):
         jobs = jobs.filter(user=user)
-    return get_object_or_404(jobs, pk=job_id)
+    job = get_object_or_404(jobs, pk=job_id)
+    if to_act and not can_import(user):
+        raise Http404
+    return job
 
 
 @login_required
@@ -58,20 +60,8 @@ def import_index(request: HttpRequest) -> HttpResponse:
         raise Http404
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            job = start_import(
-                form.cleaned_data["import_file"],
-                user=request.user,
-                sync=form.cleaned_data["sync"],
-                comment=form.cleaned_data["comment"],
-            )
-        except FileNotStored:
-            form.add_error(
-                "import_file",
-                "Le fichier n’a pas pu être enregistré : l’espace de stockage est "
-                "momentanément indisponible. Rien n’a été importé ; réessayez plus tard.",
-            )
-        else:
+        job = form.start_import(request.user)
+        if job:
             return redirect("imports:progress", job.pk)
     jobs = ImportJob.objects.select_related("user").order_by("-pk")
     return render(
@@ -85,9 +75,7 @@ def import_index(request: HttpRequest) -> HttpResponse:
 @require_POST
 def import_confirm(request: HttpRequest, job_id: int) -> HttpResponse:
     """« Confirmer l’import »: the writing is queued, once (a second click is told)."""
-    job = get_job_for_user(request.user, job_id)
-    if not can_import(request.user):
-        raise Http404
+    job = get_job_for_user(request.user, job_id, to_act=True)
     if not job.can_confirm or not confirm_import(job):
         messages.error(request, "Cet import ne peut plus être confirmé.")
     return redirect("imports:progress", job.pk)
@@ -134,9 +122,7 @@ def import_progress(request: HttpRequest, job_id: int) -> HttpResponse:
 @require_POST
 def import_restart(request: HttpRequest, job_id: int) -> HttpResponse:
     """Run an interrupted import again (« Relancer »): its check, or its writing."""
-    job = get_job_for_user(request.user, job_id)
-    if not can_import(request.user):
-        raise Http404
+    job = get_job_for_user(request.user, job_id, to_act=True)
     writing = job.status == ImportJob.Status.WRITING
     if restart_import(job):
         messages.success(
