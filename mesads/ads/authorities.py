@@ -17,11 +17,8 @@ BATCH = 2000
 
 
 def _sync(type_: str, field: str, territories: list, name_of, departement_of, progress) -> dict:
-    """Create the missing authorities of ``territories`` and rename the others.
-
-    ``bulk_create``/``bulk_update`` skip ``Authority.save()``: the search name is set here,
-    and refilled where an earlier load left it empty, or searches by name find nothing.
-    """
+    """Create the missing authorities of ``territories`` and rename the others; refill
+    the search name an earlier load left empty (AuthorityQuerySet.bulk_update derives it)."""
     existing = {
         getattr(a, f"{field}_id"): a
         for a in Authority.objects.filter(type=type_).only(
@@ -31,30 +28,22 @@ def _sync(type_: str, field: str, territories: list, name_of, departement_of, pr
     to_create, to_update = [], []
     for territory in territories:
         name, departement_id = name_of(territory), departement_of(territory)
-        search_name = search_key(name)
         authority = existing.get(territory.pk)
         if authority is None:
             to_create.append(
                 Authority(
-                    type=type_,
-                    name=name,
-                    search_name=search_name,
-                    departement_id=departement_id,
-                    **{field: territory},
+                    type=type_, name=name, departement_id=departement_id, **{field: territory}
                 )
             )
         elif (authority.name, authority.search_name, authority.departement_id) != (
             name,
-            search_name,
+            search_key(name),
             departement_id,
         ):
             authority.name, authority.departement_id = name, departement_id
-            authority.search_name = search_name
             to_update.append(authority)
     Authority.objects.bulk_create(to_create, batch_size=BATCH)
-    Authority.objects.bulk_update(
-        to_update, ["name", "search_name", "departement"], batch_size=BATCH
-    )
+    Authority.objects.bulk_update(to_update, ["name", "departement"], batch_size=BATCH)
     if progress:
         progress(f"Gestionnaires ({type_}) : {len(to_create)} créés, {len(to_update)} mis à jour")
     return {"created": len(to_create), "updated": len(to_update)}

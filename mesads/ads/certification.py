@@ -30,7 +30,7 @@ from mesads.users.notifications import notify
 
 from .models import ADS, ATTESTATION_VALIDITY, ADSQuerySet, Authority, certified_q
 from .scope import scope_for
-from .services import record_change
+from .services import record_revision
 
 # Bulk certification acts on one page of a list at most; a bigger POST is cut, not obeyed.
 BULK_LIMIT = 200
@@ -79,15 +79,6 @@ def rights_on(user: User, ads: ADS) -> Rights:
     )
 
 
-def _revision(ads: ADS, user: User, comment: str, fields: list[str]) -> None:
-    ads.version += 1
-    ads.save(update_fields=[*fields, "version", "updated_at"])
-    reversion.add_to_revision(ads)
-    record_change(ads)
-    reversion.set_user(user)
-    reversion.set_comment(comment)
-
-
 def _clear_sent_back(ads: ADS) -> list[str]:
     ads.sent_back_at, ads.sent_back_by, ads.sent_back_comment = None, None, ""
     return ["sent_back_at", "sent_back_by", "sent_back_comment"]
@@ -102,7 +93,7 @@ def attest(ads: ADS, user: User) -> ADS:
     ads = ADS.objects.locked(ads.pk)
     with reversion.create_revision():
         ads.attested_at, ads.attested_by = timezone.now(), user
-        _revision(
+        record_revision(
             ads, user, ATTESTATION_COMMENT, ["attested_at", "attested_by", *_clear_sent_back(ads)]
         )
     return ads
@@ -115,7 +106,7 @@ def is_certified(ads: ADS) -> bool:
 def _certify(ads: ADS, user: User) -> None:
     with reversion.create_revision():
         ads.certified_at, ads.certified_by = timezone.now(), user
-        _revision(
+        record_revision(
             ads,
             user,
             CERTIFICATION_COMMENT,
@@ -212,7 +203,7 @@ def send_back(ads: ADS, user: User, comment: str, link: str) -> int:
     ads = ADS.objects.locked(ads.pk)
     with reversion.create_revision():
         ads.sent_back_at, ads.sent_back_by, ads.sent_back_comment = timezone.now(), user, comment
-        _revision(
+        record_revision(
             ads,
             user,
             f"Renvoyée au gestionnaire : {comment}",

@@ -9,8 +9,6 @@ import math
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import filetype
@@ -20,10 +18,15 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
 
-from mesads.core.storage import FileNotStored, delete_stored_file, store_file
+from mesads.core.storage import (
+    FileNotStored,
+    delete_stored_file,
+    deleting_file_on_error,
+    store_file,
+)
 
 from .models import ADS, ADSDocument, AuthorityDecree
-from .services import record_change
+from .services import record_revision
 
 
 @dataclass(frozen=True)
@@ -150,16 +153,6 @@ class DocumentNotStored(Exception):
     """The storage refused the file; the message says so, in French."""
 
 
-@contextmanager
-def _delete_file_on_error(instance: models.Model) -> Iterator[None]:
-    """Remove the stored file when the database write that should reference it fails."""
-    try:
-        yield
-    except BaseException:
-        instance.file.storage.delete(instance.file.name)
-        raise
-
-
 def add_ads_document(document: ADSDocument, upload: UploadedFile, user) -> ADSDocument:
     """Attach a decree to an ADS, as a revision of the ADS (its history shows the addition).
 
@@ -168,39 +161,25 @@ def add_ads_document(document: ADSDocument, upload: UploadedFile, user) -> ADSDo
     document.size = upload.size
     document.uploaded_by = user
     _store(document, upload)
-    with _delete_file_on_error(document), transaction.atomic(), reversion.create_revision():
+    with deleting_file_on_error(document.file), transaction.atomic(), reversion.create_revision():
         # The same lock and version as any change of the ADS: an edit opened before this
-        # addition is told of it instead of saving over it, and the snapshot below is the
-        # ADS as it is now, not as this request first read it (which showed in the
-        # history as an edit undone).
-        document.ads = _bump_version(document.ads)
+        # addition is told of it instead of saving over it, and the snapshot is the ADS as
+        # it is now, not as this request first read it (which showed in the history as an
+        # edit undone). The ADS follows its documents: its snapshot lists this one.
+        document.ads = ADS.objects.locked(document.ads_id)
         document.save()
-        # The ADS follows its documents: its new snapshot lists this one.
-        reversion.add_to_revision(document.ads)
-        record_change(document.ads)
-        reversion.set_user(user)
-        reversion.set_comment(f"Ajout du document « {document} »")
+        record_revision(document.ads, user, f"Ajout du document « {document} »")
     return document
-
-
-def _bump_version(ads: ADS) -> ADS:
-    locked = ADS.objects.locked(ads.pk)
-    locked.version += 1
-    locked.save(update_fields=["version", "updated_at"])
-    return locked
 
 
 def delete_ads_document(document: ADSDocument, user) -> None:
     """Remove a decree from an ADS; the ADS history keeps a trace of it, not the file."""
     storage, name = document.file.storage, document.file.name
     with transaction.atomic(), reversion.create_revision():
-        ads = _bump_version(document.ads)  # as for an addition
+        ads = ADS.objects.locked(document.ads_id)  # as for an addition
         description = str(document)
         document.delete()
-        reversion.add_to_revision(ads)
-        record_change(ads)
-        reversion.set_user(user)
-        reversion.set_comment(f"Suppression du document « {description} »")
+        record_revision(ads, user, f"Suppression du document « {description} »")
         # Only once the row is gone for good: a rollback must not leave it without its file.
         transaction.on_commit(lambda: delete_stored_file(storage, name))
 
@@ -210,6 +189,6 @@ def add_authority_decree(decree: AuthorityDecree, upload: UploadedFile, user) ->
     date and count set (as ``AuthorityDecreeForm`` builds and validates it)."""
     decree.uploaded_by = user
     _store(decree, upload)
-    with _delete_file_on_error(decree), transaction.atomic():
+    with deleting_file_on_error(decree.file), transaction.atomic():
         decree.save()
     return decree

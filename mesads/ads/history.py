@@ -256,17 +256,16 @@ def changes_since(current: ADS, base_version: int) -> ChangesSince | None:
     ``None`` when that version was never recorded (an ADS written without a revision,
     e.g. by an import): what changed is then unknown, not "nothing".
     """
-    base = next(
+    base, before = next(
         (
-            version
+            (version, fields)
             for version in ads_versions(current).order_by("-revision__date_created", "-pk")
-            if _fields(version).get("version") == base_version
+            if (fields := _fields(version)).get("version") == base_version
         ),
-        None,
+        (None, None),
     )
     if base is None:
         return None
-    before = _fields(base)
     now = _snapshots([current])[str(current.pk)]
     content_types = ContentType.objects.get_for_models(Driver, ADSDocument)
     models_by_type = {content_type.pk: model for model, content_type in content_types.items()}

@@ -119,6 +119,22 @@ def _restrict(queryset: models.QuerySet, condition: Q | None) -> models.QuerySet
 
 
 class AuthorityQuerySet(models.QuerySet):
+    # Bulk writes skip Authority.save(), which derives the search name: they derive it
+    # here, or the ~36,000 authorities load_geography creates are found by no name.
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for authority in objs:
+            authority.search_name = search_key(authority.name)
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs, fields = list(objs), list(fields)
+        if "name" in fields:
+            for authority in objs:
+                authority.search_name = search_key(authority.name)
+            fields = [*{*fields, "search_name"}]
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
     def search(self, text: str) -> "AuthorityQuerySet":
         """Name (ignoring accents and case), INSEE code, SIREN or département code."""
         text = text.strip()

@@ -25,6 +25,7 @@ __all__ = [
     "ensure_authorities",
     "notify_prefecture_of_change",
     "record_change",
+    "record_revision",
     "restore_ads",
     "save_ads",
 ]
@@ -41,6 +42,19 @@ def record_change(ads: ADS) -> None:
         authority_id=ads.authority_id,
         departement_id=ads.authority.departement_id,
     )
+
+
+def record_revision(ads: ADS, user, comment: str, fields: list[str] | tuple = ()) -> None:
+    """A change of the ADS that is not an edit of its form (attestation, certification,
+    a document added or removed), inside ``reversion.create_revision()`` and on the row
+    locked by ``ADS.objects.locked``: its version bumped like an edit's (an edit opened
+    before is told of it), ``fields`` saved, and the ADS as it now is in the revision."""
+    ads.version += 1
+    ads.save(update_fields=[*fields, "version", "updated_at"])
+    reversion.add_to_revision(ads)
+    record_change(ads)
+    reversion.set_user(user)
+    reversion.set_comment(comment)
 
 
 @dataclass

@@ -3,7 +3,8 @@ shared by every app server and the worker (``AWS_STORAGE_BUCKET_NAME``)."""
 
 import logging
 import sys
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 
 from django.core.files import File
 from django.core.files.storage import Storage
@@ -53,3 +54,13 @@ def delete_stored_file(storage: Storage, name: str) -> None:
         storage.delete(name)
     except storage_errors():
         logger.exception("Could not delete the stored file %s", name)
+
+
+@contextmanager
+def deleting_file_on_error(field_file: FieldFile) -> Iterator[None]:
+    """Remove the stored file when the database write that should reference it fails."""
+    try:
+        yield
+    except BaseException:
+        delete_stored_file(field_file.storage, field_file.name)
+        raise

@@ -5,35 +5,18 @@ from . import health, views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
-    # Public pages, linked from the footer of every page.
-    path(
-        "accessibilite/",
-        views.PublicPage.as_view(template_name="core/pages/accessibility.html"),
-        name="accessibility",
-    ),
-    path(
-        "mentions-legales/",
-        views.PublicPage.as_view(template_name="core/pages/legal_notice.html"),
-        name="legal_notice",
-    ),
-    path(
-        "donnees-personnelles/",
-        views.PublicPage.as_view(template_name="core/pages/personal_data.html"),
-        name="personal_data",
-    ),
-    path(
-        "reglementation/",
-        views.PublicPage.as_view(template_name="core/pages/regulation.html"),
-        name="regulation",
-    ),
-    path(
-        "questions-frequentes/",
-        views.PublicPage.as_view(template_name="core/pages/faq.html"),
-        name="faq",
-    ),
-    path(
-        "plan-du-site/",
-        views.PublicPage.as_view(template_name="core/pages/site_map.html"),
-        name="site_map",
-    ),
+]
+
+# Public pages, linked from the footer of every page: (address, template, name).
+PUBLIC_PAGES = [
+    ("accessibilite/", "accessibility.html", "accessibility"),
+    ("mentions-legales/", "legal_notice.html", "legal_notice"),
+    ("donnees-personnelles/", "personal_data.html", "personal_data"),
+    ("reglementation/", "regulation.html", "regulation"),
+    ("questions-frequentes/", "faq.html", "faq"),
+    ("plan-du-site/", "site_map.html", "site_map"),
+]
+urlpatterns += [
+    path(route, views.PublicPage.as_view(template_name=f"core/pages/{template}"), name=name)
+    for route, template, name in PUBLIC_PAGES
 ]

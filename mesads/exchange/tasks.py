@@ -15,7 +15,7 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 from django_tasks import task
 
-from mesads.core.storage import delete_stored_file, store_file
+from mesads.core.storage import deleting_file_on_error, store_file
 
 from .importing import HISTORY, READING, VALIDATING, WRITING, import_file
 from .models import ImportJob
@@ -176,11 +176,8 @@ def start_import(upload, *, user, sync: bool = False, comment: str = "") -> Impo
     # A random name: the file holds personal data, and a failed write leaves nothing.
     # Raises FileNotStored when the storage refuses it.
     store_file(job.file, f"{uuid.uuid4().hex}{Path(upload.name).suffix.lower()[:10]}", upload)
-    try:
+    with deleting_file_on_error(job.file):
         job.save()
-    except BaseException:
-        delete_stored_file(job.file.storage, job.file.name)
-        raise
     transaction.on_commit(lambda: validate_import.enqueue(job.pk))
     return job
 
