@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: serve worker run test install migrate demo lint format bench bench-load e2e clean
+.PHONY: serve worker run test install node migrate demo lint format bench bench-load e2e clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -13,6 +13,15 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# npm packages the tests and build scripts need (package.json, locked): the OpenID Connect
+# test provider, the design system's charts. Installed only when the lock file changes.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+node: $(NODE_STAMP)
 
 migrate: install
 	$(PY) manage.py migrate --noinput
@@ -25,7 +34,7 @@ demo: migrate
 run: demo
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-test: install
+test: install node
 	$(PY) -m pytest -n 2 -q
 
 lint: install
