@@ -209,6 +209,8 @@ def pages(paris: Authority, small: Authority, client: Client) -> list[tuple[str,
         ("Authorities, never declared", f"{authorities}?declaration=jamais"),
         ("Authorities, by number of ADS", f"{authorities}?tri=ads"),
         ("Authorities, Gard, search 'nimes'", f"{authorities}?departement=30&q=nimes"),
+        # Public; its figures are cached 5 minutes (the warm-up request computes them).
+        ("Key figures (cached)", reverse("stats:key_figures")),
     ]
     return [
         (label, persona_name, url)

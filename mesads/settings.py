@@ -64,6 +64,19 @@ INSTALLED_APPS = [
     "mesads.geo",
     "mesads.ads",
     "mesads.exchange",
+    "mesads.lifecycle",
+    "mesads.opendata",
+    "mesads.stats",
+    "mesads.reminders",
+    "mesads.deployment",
+    "mesads.waitinglists",
+    # The re-use API (mesads.api): REST framework, its OpenAPI schema, self-hosted docs.
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    # Its AbstractAPIKey (hashed keys); our own key model is mesads.api.models.APIKey.
+    "rest_framework_api_key",
+    "mesads.api",
 ]
 
 MIDDLEWARE = [
@@ -152,12 +165,28 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# One cache shared by every app server: the re-use API's rate limits and call counters
+# (mesads.api.keys) must hold in total, whichever server answers. Redis when REDIS_URL is
+# set (production); otherwise a table of the database, created by migration api 0002, so
+# that a fresh `make run` or `make test` needs nothing more.
+REDIS_URL = env.str("REDIS_URL", default="")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "mesads_cache"}
+    )
+}
+CACHES["default"]["KEY_PREFIX"] = env.str("CACHE_KEY_PREFIX", default="mesads")
+
 AUTH_USER_MODEL = "users.User"
 AUTHENTICATION_BACKENDS = [
     # Axes first: it refuses a locked-out (e-mail, IP) pair before any password check.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "mesads.users.backends.NationalStaffBackend",
+    # « S’identifier avec ProConnect »: accounts from verified ProConnect claims only.
+    "mesads.users.proconnect.backend.ProConnectBackend",
 ]
 # Current guidance (ANSSI, NIST SP 800-63B): length and a list of common passwords; no
 # composition rules, no forced periodic change. The maximum only bounds the work a
@@ -198,7 +227,20 @@ AXES_VERBOSE = False
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "mesads.users.middleware.client_ip"
 
+# « S’identifier avec ProConnect » (mesads.users.proconnect), shown on the login page once
+# the three are set. The discovery document (endpoints, keys) is fetched from the provider
+# and cached; every call to the provider gives up after PROCONNECT_TIMEOUT seconds.
+PROCONNECT_CLIENT_ID = env.str("PROCONNECT_CLIENT_ID", default="")
+PROCONNECT_CLIENT_SECRET = env.str("PROCONNECT_CLIENT_SECRET", default="")
+PROCONNECT_DISCOVERY_URL = env.str("PROCONNECT_DISCOVERY_URL", default="")
+PROCONNECT_TIMEOUT = env.float("PROCONNECT_TIMEOUT", default=5.0)
+PROCONNECT_DISCOVERY_CACHE_SECONDS = env.int("PROCONNECT_DISCOVERY_CACHE_SECONDS", default=3600)
+if PRODUCTION and PROCONNECT_DISCOVERY_URL and not PROCONNECT_DISCOVERY_URL.startswith("https://"):
+    raise ImproperlyConfigured("PROCONNECT_DISCOVERY_URL must be an https:// address.")
+
 LANGUAGE_CODE = "fr"
+# Our wording first (locale/), before the catalogues of the installed applications.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 LANGUAGES = [("fr", "Français")]
 TIME_ZONE = "Europe/Paris"
 USE_I18N = True
@@ -325,6 +367,16 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     }
 }
+if PROCONNECT_DISCOVERY_URL:
+    # The logout button's form ends, after a ProConnect login, with a redirection to
+    # ProConnect's end-session endpoint (same host as its discovery document): browsers
+    # apply form-action to the redirections that follow a form's submission.
+    from urllib.parse import urlsplit
+
+    _proconnect = urlsplit(PROCONNECT_DISCOVERY_URL)
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(
+        f"{_proconnect.scheme}://{_proconnect.netloc}"
+    )
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
@@ -375,8 +427,39 @@ DSFR_MARK_OPTIONAL_FIELDS = True
 SITE_TITLE = "Mes ADS"
 SITE_TAGLINE = "Le registre national des autorisations de stationnement de taxi"
 
+# The address of the service in e-mails sent with no request to take it from (the daily
+# reminders): e.g. https://mesads.beta.gouv.fr. In production, by default, the first of
+# ALLOWED_HOSTS over HTTPS (never a link to this machine in a mail).
+SITE_URL = env.str(
+    "SITE_URL",
+    default=f"https://{ALLOWED_HOSTS[0].lstrip('.')}" if PRODUCTION else "http://127.0.0.1:8000",
+)
 # The public pages (home, legal notice, personal data): where visitors write to the
 # national team, and who hosts the service. Left empty, the pages name the team and
 # « l’opérateur désigné par la DGITM » instead of inventing an address or a company.
 CONTACT_EMAIL = env.str("CONTACT_EMAIL", default="")
 HOSTING_PROVIDER = env.str("HOSTING_PROVIDER", default="")
+
+# The re-use API (mesads.api): JSON only (no browsable API: its pages would need inline
+# scripts), keys checked by mesads.api.keys, French error bodies.
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["mesads.api.keys.APIKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["mesads.api.keys.HasUsableAPIKey"],
+    "DEFAULT_THROTTLE_CLASSES": ["mesads.api.keys.KeyRateThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "mesads.api.errors.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "API de réutilisation de Mes ADS",
+    "DESCRIPTION": "Lecture du registre national des ADS : voir la page de documentation.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+}

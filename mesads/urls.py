@@ -14,6 +14,13 @@ urlpatterns = [
     path("prefecture/", include("mesads.ads.urls_prefecture", namespace="prefecture")),
     path("exports/", include("mesads.exchange.urls", namespace="exchange")),
     path("imports/", include("mesads.exchange.import_urls")),
+    path("api/v1/", include("mesads.api.urls", namespace="api")),
+    path("donnees-ouvertes/", include("mesads.opendata.urls", namespace="opendata")),
+    path("vie-des-ads/", include("mesads.lifecycle.urls", namespace="lifecycle")),
+    path("relances/", include("mesads.reminders.urls", namespace="reminders")),
+    path("", include("mesads.waitinglists.urls", namespace="waitinglists")),
+    path("deploiement/", include("mesads.deployment.urls", namespace="deployment")),
+    path("chiffres-cles/", include("mesads.stats.urls", namespace="stats")),
     path("admin/", admin.site.urls),
 ]
 

@@ -5,6 +5,7 @@ import pytest
 from mesads.ads.models import ADS, Authority, Driver
 from mesads.geo.models import EPCI, Commune, Departement
 from mesads.users.models import AuthorityAccess, InspectorGrant, PrefectureMembership, User
+from tests.browser import page  # noqa: F401 (the real browser, for every end-to-end test)
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ from reversion.models import Version
 from mesads.ads.models import ADS, Driver
 
 from .test_ads_edit import NEW_ADS, form_fields, messages_of
-from .test_e2e_browser import _login, page  # noqa: F401 (the browser fixture)
+from .test_e2e_browser import _login
 from .test_e2e_browser import pytestmark as e2e_marks
 from .test_security import csp_directives, script_tags
 
@@ -215,7 +215,7 @@ def test_the_page_carries_the_script_and_the_row_it_copies(client, manager, comp
 @pytest.mark.django_db(transaction=True)
 @e2e
 @needs_chromium
-def test_the_row_appears_in_place_with_the_focus(page, manager, complete_ads):  # noqa: F811
+def test_the_row_appears_in_place_with_the_focus(page, manager, complete_ads):
     _login(page, "gestionnaire@nimes.fr")
     page.goto(f"/ads/{complete_ads.pk}/modifier/")
     page.get_by_label("Nom du titulaire").fill("Taxi Camargue")
@@ -244,7 +244,7 @@ def test_the_row_appears_in_place_with_the_focus(page, manager, complete_ads):  
 @pytest.mark.django_db(transaction=True)
 @e2e
 @needs_chromium
-def test_without_javascript_the_button_asks_the_server(page, live_server, manager, complete_ads):  # noqa: F811
+def test_without_javascript_the_button_asks_the_server(page, live_server, manager, complete_ads):
     browser_page = page.context.browser.new_page(
         base_url=live_server.url, java_script_enabled=False
     )

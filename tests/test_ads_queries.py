@@ -21,7 +21,8 @@ DETAIL_QUERIES = 9  # + the menu, + what the user may do: attest, certify (one q
 HISTORY_QUERIES = 8
 # The page of ids, its 50 authorities, then their counts; + the départements of the filter.
 AUTHORITY_LIST_QUERIES = 9
-DASHBOARD_QUERIES = 8
+# + the renewal calendar (mesads.reminders: one query, whatever the number of ADS).
+DASHBOARD_QUERIES = 9
 
 
 def fill_register(authority: Authority, size: int) -> None:

@@ -17,7 +17,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from mesads.ads.models import ADS, ADSDocument, AuthorityDecree, Driver
 from mesads.exchange.models import ImportJob
+from mesads.reminders.models import Campaign
 from mesads.users.models import AuthorityAccess, PrefectureMembership, User
+from mesads.waitinglists.models import Application
 
 LOGIN = "login"
 ADMIN_LOGIN = "admin-login"
@@ -54,6 +56,7 @@ PREFECTURE_POST = _rule(404, agent=302, staff=302)
 # The certification of one of Nîmes' ADS: its manager and inspector see it, may not do it.
 CERTIFY = dict(PREFECTURE, manager_a=403, inspector=403)
 STAFF_ONLY = _rule(404, staff=200)
+API_KEY_ONLY = {persona: 401 for persona in PERSONAS}
 
 # url name -> (method, expectations by persona)
 EXPECTED = {
@@ -65,8 +68,14 @@ EXPECTED = {
     "regulation": ("get", EVERYONE),
     "faq": ("get", EVERYONE),
     "site_map": ("get", EVERYONE),
+    "stats:key_figures": ("get", EVERYONE),
     "login": ("get", _rule(302, anonymous=200)),
     "logout": ("post", {persona: 302 for persona in PERSONAS}),
+    # ProConnect is not configured here: its pages do not exist (tests/test_proconnect.py
+    # covers them configured, against a real provider).
+    "proconnect:start": ("get", {persona: 404 for persona in PERSONAS}),
+    "proconnect:callback": ("get", {persona: 404 for persona in PERSONAS}),
+    "proconnect:logout_callback": ("get", {persona: 404 for persona in PERSONAS}),
     "password_reset": ("get", EVERYONE),
     "password_reset_done": ("get", EVERYONE),
     "password_reset_confirm": ("get", EVERYONE),  # an invalid link says so
@@ -122,6 +131,65 @@ EXPECTED = {
     "imports:restart": ("post", _rule(404, staff=302)),
     "imports:index": ("get", STAFF_ONLY),
     "imports:confirm": ("post", _rule(404, staff=302)),
+    # The re-use API: its documentation, schema and explorer are public; every other address
+    # needs a re-user's key (tests/api), which no browser persona has: a session, even
+    # national staff's, opens nothing there, so all of them get the JSON 401.
+    "api:documentation": ("get", EVERYONE),
+    "api:schema": ("get", EVERYONE),
+    "api:swagger": ("get", EVERYONE),
+    "api:verification": ("get", API_KEY_ONLY),
+    "api:ads_list": ("get", API_KEY_ONLY),
+    "api:ads_detail": ("get", API_KEY_ONLY),
+    "api:changes": ("get", API_KEY_ONLY),
+    "api:authorities": ("get", API_KEY_ONLY),
+    # Open data (mesads.opendata): public, no login.
+    "opendata:index": ("get", EVERYONE),
+    "opendata:download": ("get", EVERYONE),
+    "opendata:schema": ("get", EVERYONE),
+    # « Suivi du déploiement » and the register's activity (mesads.deployment): staff.
+    "deployment:index": ("get", STAFF_ONLY),
+    "deployment:prefectures": ("get", STAFF_ONLY),
+    "deployment:export": ("get", STAFF_ONLY),
+    "deployment:departement": ("get", STAFF_ONLY),
+    "deployment:departement_export": ("get", STAFF_ONLY),
+    "deployment:activity": ("get", STAFF_ONLY),
+    "deployment:activity_export": ("get", STAFF_ONLY),
+    # Decrees, renewals and transfers (mesads.lifecycle): preparing and recording are the
+    # manager's acts; the registers of transfers are read like the register.
+    "lifecycle:ads_decree": ("get", WRITE),
+    "lifecycle:ads_decree_docx": ("get", WRITE),
+    "lifecycle:authority_count_decree": ("get", WRITE),
+    "lifecycle:ads_renew": ("get", WRITE),
+    "lifecycle:transfer_create": ("get", WRITE),
+    "lifecycle:authority_transfers": ("get", READ),
+    "lifecycle:authority_transfers_export": ("get", READ),
+    "lifecycle:departement_transfers": ("get", _rule(404, agent=200, inspector=200, staff=200)),
+    "lifecycle:departement_transfers_export": (
+        "get",
+        _rule(404, agent=200, inspector=200, staff=200),
+    ),
+    "lifecycle:transfer_prices": ("get", STAFF_ONLY),
+    "lifecycle:shipped_template": ("get", STAFF_ONLY),
+    # Reminder campaigns: national staff, and the agents of the campaign's département.
+    "reminders:campaigns": ("get", _rule(404, agent=200, other_agent=200, staff=200)),
+    "reminders:campaign_create": ("get", _rule(404, agent=200, other_agent=200, staff=200)),
+    "reminders:campaign": ("get", PREFECTURE),
+    "reminders:campaign_edit": ("get", PREFECTURE),
+    "reminders:campaign_send": ("post", PREFECTURE_POST),
+    # Waiting lists (mesads.waitinglists): read like the register, changed by its managers;
+    # the public list (no personal data) by anyone.
+    "waitinglists:list": ("get", READ),
+    "waitinglists:create": ("get", WRITE),
+    "waitinglists:import": ("get", WRITE),
+    "waitinglists:export": ("get", READ),
+    "waitinglists:detail": ("get", READ),
+    "waitinglists:edit": ("get", WRITE),
+    "waitinglists:renew": ("post", WRITE_POST),
+    "waitinglists:remove": ("get", WRITE),
+    "waitinglists:attribute": ("get", WRITE),
+    "waitinglists:public_search": ("get", EVERYONE),
+    "waitinglists:public_list": ("get", EVERYONE),
+    "waitinglists:public_csv": ("get", EVERYONE),
 }
 # The Django admin: national staff only; everyone else is sent to its login page.
 ADMIN = {persona: ADMIN_LOGIN for persona in PERSONAS} | {"staff": 200}
@@ -192,6 +260,16 @@ def world(
     candidate = User.objects.create_user("candidat@gard.gouv.fr", "mot-de-passe-de-test")
     membership = PrefectureMembership.objects.create(user=candidate, departement=gard)
     job = ImportJob.objects.create(original_name="registre.csv", user=staff)
+    campaign = Campaign.objects.create(
+        target=Campaign.Target.NEVER_DECLARED, departement=gard, subject="Relance", body="…"
+    )
+    application = Application.objects.create(
+        authority=nimes,
+        number="1",
+        applicant_name="Léa Fabre",
+        card_number="CP-30-1234",
+        card_departement=gard,
+    )
     request = AuthorityAccess.objects.get(user=pending_user, authority=nimes)
     granted = AuthorityAccess.objects.get(user=manager, authority=nimes)
     return {
@@ -214,10 +292,14 @@ def world(
             "access_id": request.pk,
             "membership_id": membership.pk,
             "job_id": job.pk,
+            "application_id": application.pk,
+            "campaign_id": campaign.pk,
             "code": "30",
             "export_format": "csv",
+            "dataset": "ads",
             "uidb64": "MQ",
             "token": "invalid-token",
+            "kind": "attribution",
         },
         "deleted_ads_id": deleted.pk,
         # Only a granted access can be revoked.
@@ -233,6 +315,11 @@ def _url(name: str, world) -> str:
         kwargs["ads_id"] = world["deleted_ads_id"]
     if name == "access:revoke":
         kwargs["access_id"] = world["granted_access_id"]
+    if name == "opendata:download":
+        # A file exists once it has been published (here only: publishing costs queries).
+        from mesads.opendata.publication import publish
+
+        publish()
     return reverse(name, kwargs=kwargs)
 
 

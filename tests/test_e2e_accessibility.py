@@ -9,14 +9,14 @@ from django.urls import reverse
 
 from mesads.ads.models import ADS, Driver
 
-from .test_e2e_browser import _login, page  # noqa: F401 (the browser fixture)
+from .test_e2e_browser import _login
 from .test_e2e_browser import pytestmark as e2e_marks
 
 pytestmark = e2e_marks
 PHONE = {"width": 375, "height": 812}
 
 
-def violations(page) -> list[str]:  # noqa: F811
+def violations(page) -> list[str]:
     from axe_playwright_python.sync_playwright import Axe
 
     results = Axe().run(page)
@@ -28,7 +28,7 @@ def violations(page) -> list[str]:  # noqa: F811
     ]
 
 
-def audit(page, urls: list[str]) -> list[str]:  # noqa: F811
+def audit(page, urls: list[str]) -> list[str]:
     found = []
     for url in urls:
         response = page.goto(url)
@@ -51,7 +51,7 @@ def register(nimes, manager):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_public_pages(page):  # noqa: F811
+def test_the_public_pages(page):
     public = ["accessibility", "legal_notice", "personal_data", "regulation", "faq", "site_map"]
     urls = [reverse(name) for name in ["home", "login", "password_reset", *public]]
     found = audit(page, urls)
@@ -60,7 +60,7 @@ def test_the_public_pages(page):  # noqa: F811
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
-def test_a_managers_pages(page, manager, nimes, register, viewport):  # noqa: F811
+def test_a_managers_pages(page, manager, nimes, register, viewport):
     if viewport:
         page.set_viewport_size(viewport)
     _login(page, manager.email)
@@ -82,7 +82,7 @@ def test_a_managers_pages(page, manager, nimes, register, viewport):  # noqa: F8
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_prefecture_agents_pages(page, prefecture_agent, gard, register):  # noqa: F811
+def test_a_prefecture_agents_pages(page, prefecture_agent, gard, register):
     _login(page, prefecture_agent.email)
     urls = [
         reverse("prefecture:index"),
@@ -93,7 +93,7 @@ def test_a_prefecture_agents_pages(page, prefecture_agent, gard, register):  # n
 
 
 @pytest.mark.django_db(transaction=True)
-def test_national_staffs_pages_and_the_admin(page, staff, register):  # noqa: F811
+def test_national_staffs_pages_and_the_admin(page, staff, register):
     staff.is_superuser = True
     staff.save()
     page.goto(reverse("admin:login"))

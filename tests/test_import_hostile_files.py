@@ -84,11 +84,16 @@ def test_garbage_keeps_the_first_thousand_errors_and_counts_the_rest(corpus, nim
     assert result.rows == 199_000
 
 
-def test_a_large_csv_is_read_without_a_second_copy_of_it_in_memory(corpus, command_env):
-    """The 40 MB CSV of separators used to be held twice, as bytes and as text (149 MB
-    peak against the 150 MB bound): it is now decoded a line at a time."""
+def test_a_large_csv_is_read_without_a_second_copy_of_it_in_memory(corpus, command_env, tmp_path):
+    """The 40 MB CSV of separators used to be held twice, as bytes and as text (79 MB
+    above what the process needs to start): it is now decoded a line at a time. Measured
+    against the same command on a one-line file, so that what Django and the project's
+    applications take to load does not count."""
+    small = tmp_path / "one-line.csv"
+    small.write_text("numero;x\n1;2\n", encoding="utf-8")
+    baseline = import_in_subprocess(small, env=command_env)
     result = import_in_subprocess(corpus["separators.csv"], env=command_env)
-    assert result["peak_mb"] < 125, result
+    assert result["peak_mb"] - baseline["peak_mb"] < 55, (baseline["peak_mb"], result)
 
 
 @pytest.mark.parametrize(

@@ -267,5 +267,5 @@ def test_an_invalid_address_is_refused(logged_in, manager):
     response = change_email(logged_in, "pas-une-adresse")
 
     assert response.status_code == 200
-    assert "Saisissez une adresse de courriel valide." in response.content.decode()
+    assert "Saisissez une adresse électronique valide." in response.content.decode()
     assert User.objects.filter(email="gestionnaire@nimes.fr").exists()

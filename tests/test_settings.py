@@ -30,6 +30,7 @@ _CONTROLLED = (
     "TRUSTED_PROXY_COUNT",
     "EMAIL_URL",
     "ALLOW_CONSOLE_EMAIL",
+    "SITE_URL",
 )
 
 
@@ -263,3 +264,11 @@ def test_production_mode_refuses_the_console_email_backend_unless_allowed():
         "check", **production(EMAIL_URL="consolemail://", ALLOW_CONSOLE_EMAIL="true")
     )
     assert allowed.returncode == 0, allowed.stderr
+
+
+def test_mails_sent_by_the_daily_job_link_to_the_service_not_to_this_machine():
+    assert read_values(["SITE_URL"], **production()) == {"SITE_URL": "https://mesads.example"}
+    assert read_values(["SITE_URL"], **production(SITE_URL="https://mesads.gouv.fr")) == {
+        "SITE_URL": "https://mesads.gouv.fr"
+    }
+    assert read_values(["SITE_URL"]) == {"SITE_URL": "http://127.0.0.1:8000"}

@@ -628,6 +628,15 @@ class ADS(models.Model):
                 name="ads_live_authority_sort_idx",
             ),
             models.Index(number_search_expression(), name="ads_number_search_idx"),
+            # The re-use API (mesads.api): an ADS by its authority and its number in any
+            # spelling (the verification), and the « updated since » filter.
+            models.Index(
+                F("authority"),
+                number_search_expression(),
+                condition=Q(deleted_at__isnull=True),
+                name="ads_live_authority_number_idx",
+            ),
+            models.Index(fields=["updated_at"], name="ads_updated_at_idx"),
         ]
 
     def __str__(self) -> str:

@@ -14,6 +14,14 @@ from django.utils.module_loading import import_string
 
 STEPS: list[str] = [
     "mesads.core.daily.clear_expired_sessions",
+    "mesads.api.keys.flush_usage",
+    "mesads.stats.snapshots.take_daily_snapshot",
+    # Vacancies first: the weekly digest reads since when each ADS is vacant.
+    "mesads.reminders.renewals.track_vacancies",
+    "mesads.reminders.renewals.send_renewal_reminders",
+    "mesads.reminders.renewals.send_prefecture_digests",
+    "mesads.opendata.publication.daily_step",
+    "mesads.waitinglists.daily.send_renewal_reminders",
 ]
 
 

@@ -142,8 +142,8 @@ class InspectorGrantAdmin(admin.ModelAdmin):
 
 @admin.register(LoginEvent)
 class LoginEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "kind", "email", "user", "ip_address"]
-    list_filter = ["kind"]
+    list_display = ["created_at", "kind", "method", "email", "user", "ip_address"]
+    list_filter = ["kind", "method"]
     search_fields = ["email", "ip_address"]
     list_select_related = ["user"]
     date_hierarchy = "created_at"

@@ -60,6 +60,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_active = models.BooleanField("actif", default=True)
     date_joined = models.DateTimeField("date d’inscription", default=timezone.now)
+    # The subject ProConnect gives this person (stable for Mes ADS and their identity
+    # provider), stored at their first ProConnect login: later logins are matched on it,
+    # never on the e-mail address (mesads.users.proconnect.accounts).
+    proconnect_sub = models.CharField(
+        "identifiant ProConnect", max_length=255, unique=True, null=True, blank=True
+    )
 
     # E-mail notifications, each of which the user may switch off in their profile.
     notify_access_requests = models.BooleanField(
@@ -237,7 +243,14 @@ class LoginEvent(models.Model):
         LOGOUT = "logout", "Déconnexion"
         FAILED = "failed", "Échec de connexion"
 
+    class Method(models.TextChoices):
+        PASSWORD = "password", "Mot de passe"
+        PROCONNECT = "proconnect", "ProConnect"
+
     kind = models.CharField("événement", max_length=10, choices=Kind.choices)
+    method = models.CharField(
+        "mode de connexion", max_length=10, choices=Method.choices, default=Method.PASSWORD
+    )
     user = models.ForeignKey(
         User,
         on_delete=models.SET_NULL,

@@ -6,21 +6,38 @@ There is no receiver for a deactivated account: its sessions stop authenticating
 next request. Finding them all beforehand would mean decoding every stored session.
 """
 
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest
 
 from .middleware import client_ip, start_session_clock
 from .models import LoginEvent, User
+from .proconnect import BACKEND as PROCONNECT_BACKEND
+from .proconnect import CLAIMS_CREDENTIAL as PROCONNECT_CLAIMS
 
 _EMAIL_LENGTH = LoginEvent._meta.get_field("email").max_length
 _USER_AGENT_LENGTH = LoginEvent._meta.get_field("user_agent").max_length
 
 
-def _record(kind: str, request: HttpRequest | None, user: User | None, email: str) -> None:
+def _method(backend: str | None) -> str:
+    """How the person logged in: the authentication backend says it."""
+    if backend == PROCONNECT_BACKEND:
+        return LoginEvent.Method.PROCONNECT
+    return LoginEvent.Method.PASSWORD
+
+
+def _record(
+    kind: str,
+    request: HttpRequest | None,
+    user: User | None,
+    email: str,
+    method: str = LoginEvent.Method.PASSWORD,
+) -> None:
     meta = request.META if request is not None else {}
     LoginEvent.objects.create(
         kind=kind,
+        method=method,
         user=user,
         email=email[:_EMAIL_LENGTH],
         ip_address=client_ip(request) if request is not None else None,
@@ -30,7 +47,9 @@ def _record(kind: str, request: HttpRequest | None, user: User | None, email: st
 
 @receiver(user_logged_in, dispatch_uid="mesads_login_audit")
 def on_login(sender, request: HttpRequest | None, user: User, **kwargs) -> None:
-    _record(LoginEvent.Kind.LOGIN, request, user, user.email)
+    _record(
+        LoginEvent.Kind.LOGIN, request, user, user.email, _method(getattr(user, "backend", None))
+    )
     if request is not None and hasattr(request, "session"):
         start_session_clock(request)
 
@@ -39,7 +58,10 @@ def on_login(sender, request: HttpRequest | None, user: User, **kwargs) -> None:
 def on_logout(sender, request: HttpRequest | None, user: User | None, **kwargs) -> None:
     if user is None:  # logging out an anonymous visitor ends nothing
         return
-    _record(LoginEvent.Kind.LOGOUT, request, user, user.email)
+    # Still the session being ended: Django sends the signal before flushing it.
+    session = getattr(request, "session", None)
+    backend = session.get(BACKEND_SESSION_KEY) if session is not None else None
+    _record(LoginEvent.Kind.LOGOUT, request, user, user.email, _method(backend))
 
 
 @receiver(user_login_failed, dispatch_uid="mesads_login_failed_audit")
@@ -51,4 +73,16 @@ def on_login_failed(
     typed = str(credentials.get("username") or credentials.get("email") or "")
     email = User.objects.normalize_email(typed)
     user = User.objects.filter(email__iexact=email).first() if email else None
-    _record(LoginEvent.Kind.FAILED, request, user, typed)
+    method = (
+        LoginEvent.Method.PROCONNECT
+        if PROCONNECT_CLAIMS in credentials
+        else LoginEvent.Method.PASSWORD
+    )
+    _record(LoginEvent.Kind.FAILED, request, user, typed, method)
+
+
+def record_failed_proconnect_login(request: HttpRequest) -> None:
+    """A ProConnect login that failed before anyone was identified (a forged or replayed
+    state, a token that does not verify): audited, but not counted by the lockout, which
+    counts attempts against an address."""
+    _record(LoginEvent.Kind.FAILED, request, None, "", LoginEvent.Method.PROCONNECT)

@@ -1,20 +1,23 @@
 from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 from .forms import LoginForm, PasswordResetForm
+from .proconnect import views as proconnect_views
 
 urlpatterns = [
     path(
         "connexion/",
-        auth_views.LoginView.as_view(
+        proconnect_views.LoginView.as_view(
             authentication_form=LoginForm, redirect_authenticated_user=True
         ),
         name="login",
     ),
     # Django's LogoutView only accepts POST: a link or an image cannot log anyone out.
-    path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    # After a ProConnect login it ends the ProConnect session too.
+    path("deconnexion/", proconnect_views.LogoutView.as_view(), name="logout"),
+    path("proconnect/", include("mesads.users.proconnect.urls")),
     path(
         "mot-de-passe/oubli/",
         auth_views.PasswordResetView.as_view(

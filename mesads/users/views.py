@@ -13,6 +13,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse_lazy
 from django.utils import timezone
 
+from mesads.reminders.forms import ReminderPreferencesForm
+
 from .forms import EmailChangeForm, NotificationPreferencesForm, PasswordChangeForm, SetPasswordForm
 from .models import User
 from .notifications import send_email
@@ -62,14 +64,15 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 @login_required
 def profile(request):
     """The user's identity and the e-mails they agree to receive."""
-    form = NotificationPreferencesForm(
-        request.POST if request.method == "POST" else None, instance=request.user
-    )
-    if request.method == "POST" and form.is_valid():
+    data = request.POST if request.method == "POST" else None
+    form = NotificationPreferencesForm(data, instance=request.user)
+    reminders_form = ReminderPreferencesForm.for_user(request.user, data)
+    if request.method == "POST" and form.is_valid() and reminders_form.is_valid():
         form.save()
+        reminders_form.save()
         messages.success(request, "Vos préférences de notification sont enregistrées.")
         return redirect("profile")
-    return render(request, "users/profile.html", {"form": form})
+    return render(request, "users/profile.html", {"form": form, "reminders_form": reminders_form})
 
 
 @login_required

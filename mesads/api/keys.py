@@ -1,0 +1,213 @@
+"""Who is calling the API, how often, and what they may reach.
+
+- A key (``Authorization: Api-Key <key>``, or ``X-Api-Key: <key>``) names one re-user
+  organisation (``APIKey``). No key or a key we do not know: 401; a revoked or expired
+  key: 403. The body is JSON, in French (``mesads.api.errors``).
+- Each key has a limit of calls per minute, counted in the cache every app server shares
+  (Redis in production: ``settings.CACHES``), so that it holds in total. Beyond it: 429
+  with ``Retry-After``.
+- Every call is counted per key and day in the same cache; each key's count is written
+  to the database (``APIKeyUsage``, ``APIKey.last_used_at``) at most once a minute by the
+  request that finds it due, and by the daily step ``flush_usage`` — never a write per
+  request.
+"""
+
+import datetime
+import time
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
+from rest_framework.throttling import BaseThrottle
+
+from .models import APIKey, APIKeyUsage, Profile
+
+HEADER_PREFIX = "Api-Key"
+RATE_WINDOW = 60  # seconds
+FLUSH_EVERY = 60  # seconds between two writes of a key's count
+# The cache keeps a day's count two days: the daily step flushes yesterday's.
+COUNT_TIMEOUT = 2 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The key of a request, with what it may reach (``request.auth``)."""
+
+    key: APIKey
+    departement_ids: frozenset[int] | None  # None: the whole territory
+
+    @property
+    def profile(self) -> str:
+        return self.key.profile
+
+    @property
+    def is_national(self) -> bool:
+        return self.departement_ids is None
+
+    def shows(self, field_group: str) -> bool:
+        return field_group in PROFILE_GROUPS[self.key.profile]
+
+
+# What each profile receives, by group of fields (see representation.py and the docs).
+PROFILE_GROUPS: dict[str, frozenset[str]] = {
+    Profile.COMPLET: frozenset({"holder", "holder_contact", "drivers"}),
+    Profile.LE_TAXI: frozenset({"holder", "drivers"}),
+    Profile.CPAM: frozenset({"holder"}),
+    Profile.ANONYME: frozenset(),
+}
+
+
+def read_key(request) -> str | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == HEADER_PREFIX.lower() and value.strip():
+        return value.strip()
+    return request.META.get("HTTP_X_API_KEY", "").strip() or None
+
+
+class APIKeyAuthentication(BaseAuthentication):
+    def authenticate(self, request):
+        raw = read_key(request)
+        if raw is None:
+            return None  # the permission answers 401 « clé manquante »
+        prefix, _, _ = raw.partition(".")
+        key = APIKey.objects.filter(prefix=prefix).first() if prefix else None
+        if key is None or not key.is_valid(raw):
+            raise exceptions.AuthenticationFailed(
+                "Clé d’API inconnue : vérifiez qu’elle a été copiée en entier.",
+                code="cle_inconnue",
+            )
+        if key.revoked:
+            raise exceptions.PermissionDenied(
+                "Cette clé d’API a été révoquée : demandez-en une nouvelle à l’équipe nationale.",
+                code="cle_revoquee",
+            )
+        if key.has_expired:
+            raise exceptions.PermissionDenied(
+                "Cette clé d’API a expiré : demandez-en une nouvelle à l’équipe nationale.",
+                code="cle_expiree",
+            )
+        departements = (
+            None
+            if key.scope == APIKey.Scope.NATIONAL
+            else frozenset(key.departements.values_list("pk", flat=True))
+        )
+        count_call(key)
+        return (AnonymousUser(), Caller(key, departements))
+
+    def authenticate_header(self, request) -> str:
+        return HEADER_PREFIX
+
+
+class HasUsableAPIKey(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        if not isinstance(request.auth, Caller):
+            raise exceptions.NotAuthenticated(
+                "Clé d’API manquante : envoyez-la dans l’en-tête « Authorization: Api-Key <clé> ».",
+                code="cle_manquante",
+            )
+        return True
+
+
+class KeyRateThrottle(BaseThrottle):
+    """A fixed window of RATE_WINDOW seconds per key, counted in the shared cache
+    (``incr`` is atomic in Redis: two servers never both let the last call through)."""
+
+    def allow_request(self, request, view) -> bool:
+        caller = request.auth
+        if not isinstance(caller, Caller):
+            return True
+        now = time.time()
+        window = int(now // RATE_WINDOW)
+        name = f"api:rate:{caller.key.prefix}:{window}"
+        calls = _increment(name, RATE_WINDOW * 2)
+        self.retry_after = (window + 1) * RATE_WINDOW - now
+        return calls <= caller.key.rate_limit
+
+    def wait(self) -> float:
+        return max(1.0, self.retry_after)
+
+
+# --- call counters ----------------------------------------------------------------------
+
+
+def _short(key_id: str) -> str:
+    """The key's prefix (unique): its id is the prefix and the hash."""
+    return key_id.partition(".")[0]
+
+
+def _count_name(key_id: str, day: datetime.date) -> str:
+    return f"api:calls:{_short(key_id)}:{day.isoformat()}"
+
+
+def _flushed_name(key_id: str, day: datetime.date) -> str:
+    return f"api:flushed:{_short(key_id)}:{day.isoformat()}"
+
+
+def _increment(name: str, timeout: int) -> int:
+    """``name`` + 1 in the shared cache, atomically in Redis: one round trip once the
+    counter exists. Of two servers creating it at once, add() lets one win and the other
+    increments."""
+    try:
+        return cache.incr(name)
+    except ValueError:  # not there yet (a new window, a new day) or evicted
+        if cache.add(name, 1, timeout=timeout):
+            return 1
+        return cache.incr(name)
+
+
+def count_call(key: APIKey) -> None:
+    """One call more for ``key`` today, in the cache; written through when due."""
+    day = timezone.localdate()
+    _increment(_count_name(key.pk, day), COUNT_TIMEOUT)
+    # add() succeeds for one request a minute per key, whichever server it reaches.
+    if cache.add(f"api:flush-due:{key.prefix}", 1, timeout=FLUSH_EVERY):
+        flush_key(key.pk, day)
+
+
+def flush_key(key_id: str, day: datetime.date, *, in_request: bool = True) -> int:
+    """Add to the database the calls counted in the cache since the last flush; returns
+    how many. The cache remembers what it already wrote (``api:flushed:…``). From a
+    request, the key's last use is now (to the minute: FLUSH_EVERY)."""
+    total = cache.get(_count_name(key_id, day)) or 0
+    done = cache.get(_flushed_name(key_id, day)) or 0
+    delta = total - done if total >= done else total  # the counter was evicted: restart
+    if delta <= 0:
+        return 0
+    with transaction.atomic():
+        updated = APIKeyUsage.objects.filter(key_id=key_id, day=day).update(
+            calls=F("calls") + delta
+        )
+        if not updated:
+            try:
+                with transaction.atomic():
+                    APIKeyUsage.objects.create(key_id=key_id, day=day, calls=delta)
+            except IntegrityError:  # created meanwhile by another server
+                APIKeyUsage.objects.filter(key_id=key_id, day=day).update(calls=F("calls") + delta)
+        if in_request:
+            APIKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())
+    cache.set(_flushed_name(key_id, day), total, timeout=COUNT_TIMEOUT)
+    return delta
+
+
+def pending_calls(key_id: str, day: datetime.date) -> int:
+    """Calls of ``day`` counted in the cache but not yet written (shown in the admin)."""
+    total = cache.get(_count_name(key_id, day)) or 0
+    done = cache.get(_flushed_name(key_id, day)) or 0
+    return max(0, total - done)
+
+
+def flush_usage(today: datetime.date) -> str:
+    """Daily step: every key's calls of yesterday and today written to the database."""
+    written = 0
+    for key_id in APIKey.objects.values_list("pk", flat=True):
+        for day in (today - datetime.timedelta(days=1), today):
+            if pending_calls(key_id, day):
+                written += flush_key(key_id, day, in_request=False)
+    return f"{written} appel(s) à l’API comptabilisé(s)"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RemindersConfig(AppConfig):
+    name = "mesads.reminders"
+    verbose_name = "Relances et rappels"

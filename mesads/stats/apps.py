@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class StatsConfig(AppConfig):
+    name = "mesads.stats"
+    verbose_name = "Chiffres clés du registre"

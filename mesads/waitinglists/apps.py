@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class WaitingListsConfig(AppConfig):
+    name = "mesads.waitinglists"
+    verbose_name = "Listes d’attente"

@@ -1,0 +1,53 @@
+import datetime
+
+import pytest
+
+from mesads.ads.models import ADS, Driver
+from mesads.api.models import APIKey, Profile
+
+
+@pytest.fixture
+def make_key(db):
+    """``make_key(profile, *départements)`` → (the key as given to the re-user, its row).
+    No département: a national key."""
+
+    def make(profile: str = Profile.LE_TAXI, *departements, **fields) -> tuple[str, APIKey]:
+        key, raw = APIKey.objects.create_key(
+            name="Production",
+            organisation=fields.pop("organisation", "le.taxi"),
+            profile=profile,
+            scope=APIKey.Scope.DEPARTEMENTS if departements else APIKey.Scope.NATIONAL,
+            **fields,
+        )
+        key.departements.set(departements)
+        return raw, key
+
+    return make
+
+
+@pytest.fixture
+def api(client):
+    """GET on the API with a key: ``api(url, key, **params)``."""
+
+    def get(url: str, key: str | None = None, **params):
+        headers = {"HTTP_X_API_KEY": key} if key else {}
+        return client.get(url, params, **headers)
+
+    return get
+
+
+@pytest.fixture
+def montpellier_ads(montpellier) -> ADS:
+    ads = ADS.objects.create(
+        authority=montpellier,
+        number="3",
+        creation_date=datetime.date(2016, 2, 1),
+        holder_name="Taxi Lez",
+        holder_phone="0467000000",
+        holder_email="lez@taxi.fr",
+        vehicle_plate="EF-456-GH",
+    )
+    Driver.objects.create(
+        ads=ads, status=Driver.Status.TITULAIRE, name="Taxi Lez", card_number="CP-34-7"
+    )
+    return ads

@@ -1,0 +1,246 @@
+"""A re-user's key: what it opens, what it refuses (in French, as JSON), what it shows.
+
+A Gard key never sees an Hérault ADS, through any endpoint or filter; a le.taxi key never
+sees a holder's phone or e-mail; every error is a JSON body with a code and a message.
+"""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from mesads.ads.models import ADS, Driver
+from mesads.api.models import APIKeyUsage, Profile
+
+pytestmark = pytest.mark.django_db
+
+VERIFY = reverse("api:verification")
+LIST = reverse("api:ads_list")
+CHANGES = reverse("api:changes")
+AUTHORITIES = reverse("api:authorities")
+
+
+def _error(response, status: int) -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert set(body) >= {"erreur", "message"}
+    return body
+
+
+def test_without_a_key_the_api_answers_401_in_french(api, complete_ads):
+    body = _error(api(VERIFY, insee="30189", numero="12"), 401)
+    assert body["erreur"] == "cle_manquante"
+    assert body["message"].startswith("Clé d’API manquante")
+
+
+def test_a_wrong_key_gets_401(api, make_key, complete_ads):
+    raw, _ = make_key()
+    body = _error(api(LIST, raw[:-2] + "xx"), 401)
+    assert body == {
+        "erreur": "cle_inconnue",
+        "message": "Clé d’API inconnue : vérifiez qu’elle a été copiée en entier.",
+    }
+    assert _error(api(LIST, "n'importe-quoi"), 401)["erreur"] == "cle_inconnue"
+
+
+def test_a_revoked_key_gets_403(api, make_key, complete_ads):
+    raw, key = make_key()
+    key.revoked = True
+    key.save()
+    body = _error(api(LIST, raw), 403)
+    assert body["erreur"] == "cle_revoquee"
+    assert "révoquée" in body["message"]
+
+
+def test_an_expired_key_gets_403(api, make_key, complete_ads):
+    raw, _ = make_key(expiry_date=timezone.now() - datetime.timedelta(days=1))
+    assert _error(api(LIST, raw), 403)["erreur"] == "cle_expiree"
+
+
+def test_the_key_is_accepted_in_the_authorization_header_too(client, make_key, complete_ads):
+    raw, _ = make_key()
+    response = client.get(LIST, HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    assert response.status_code == 200
+    assert [ads["numero"] for ads in response.json()["resultats"]] == ["12"]
+
+
+def test_the_key_is_stored_hashed(make_key):
+    raw, key = make_key()
+    key.refresh_from_db()
+    assert raw.split(".")[1] not in key.hashed_key
+    assert key.hashed_key.startswith("sha512$$")
+
+
+# --- scope: a Gard key and the Hérault -----------------------------------------------------
+
+
+@pytest.fixture
+def gard_key(make_key, gard):
+    return make_key(Profile.COMPLET, gard, organisation="Préfecture du Gard")[0]
+
+
+def test_a_gard_key_never_sees_an_herault_ads(
+    api, gard_key, complete_ads, montpellier_ads, montpellier, herault
+):
+    listed = api(LIST, gard_key, taille=1000).json()["resultats"]
+    assert [ads["id"] for ads in listed] == [complete_ads.pk]
+    for filters in (
+        {"insee": "34172"},
+        {"gestionnaire": montpellier.pk},
+        {"exploitee": "true"},
+        {"conventionnee_cpam": "false"},
+        {"pmr": "false"},
+        {"modifiee_depuis": "2000-01-01T00:00:00Z"},
+    ):
+        found = api(LIST, gard_key, **filters).json()["resultats"]
+        assert montpellier_ads.pk not in [ads["id"] for ads in found], filters
+    # Asking for the Hérault by name is « not found », as the ADS itself.
+    assert _error(api(LIST, gard_key, departement="34"), 404)["erreur"] == "introuvable"
+    detail = reverse("api:ads_detail", args=[montpellier_ads.pk])
+    assert _error(api(detail, gard_key), 404)["message"].startswith("Aucun objet")
+    assert _error(api(VERIFY, gard_key, insee="34172", numero="3"), 404)
+    feed = api(CHANGES, gard_key, taille=1000).json()["resultats"]
+    assert {entry["ads_id"] for entry in feed} == {complete_ads.pk}
+    authorities = api(AUTHORITIES, gard_key, taille=1000).json()["resultats"]
+    assert "Montpellier" not in [a["nom"] for a in authorities]
+    assert _error(api(AUTHORITIES, gard_key, departement="34"), 404)
+
+
+def test_a_gard_key_sees_the_gard(api, gard_key, complete_ads, montpellier_ads):
+    response = api(reverse("api:ads_detail", args=[complete_ads.pk]), gard_key)
+    assert response.json()["numero"] == "12"
+    assert api(LIST, gard_key, departement="30").json()["resultats"][0]["insee"] == "30189"
+
+
+def test_an_ads_moved_to_the_herault_leaves_the_gard_mirror(
+    api, gard_key, complete_ads, nimes, herault
+):
+    after = api(CHANGES, gard_key).json()["curseur"]
+    nimes.departement = herault
+    nimes.save()
+    entries = api(CHANGES, gard_key, depuis=after).json()["resultats"]
+    assert [(e["ads_id"], e["ads"]) for e in entries] == [(complete_ads.pk, None)]
+
+
+def test_a_key_limited_to_no_departement_sees_nothing(api, make_key, complete_ads, gard):
+    raw, key = make_key(Profile.COMPLET, gard)
+    key.departements.clear()
+    assert api(LIST, raw).json()["resultats"] == []
+    assert api(CHANGES, raw).json()["resultats"] == []
+
+
+# --- profiles -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def contact_ads(complete_ads):
+    complete_ads.holder_phone = "0612345678"
+    complete_ads.holder_email = "arenes@taxi.fr"
+    complete_ads.notes = "Note interne"
+    complete_ads.save()
+    return complete_ads
+
+
+def _every_answer(api, key, ads):
+    """Every endpoint's answer about ``ads``, as text."""
+    yield api(VERIFY, key, insee="30189", numero=ads.number).content.decode()
+    yield api(LIST, key).content.decode()
+    yield api(reverse("api:ads_detail", args=[ads.pk]), key).content.decode()
+    yield api(CHANGES, key).content.decode()
+
+
+def test_a_le_taxi_key_never_sees_the_holders_phone_or_email(api, make_key, contact_ads):
+    raw, _ = make_key(Profile.LE_TAXI)
+    for text in _every_answer(api, raw, contact_ads):
+        assert "0612345678" not in text
+        assert "arenes@taxi.fr" not in text
+        assert "Note interne" not in text
+        assert "Taxi Arènes SARL" in text
+        assert "CP-30-0001" in text
+
+
+def test_a_cpam_key_gets_the_agreement_and_the_vehicle_without_drivers(api, make_key, contact_ads):
+    raw, _ = make_key(Profile.CPAM, organisation="CNAM")
+    ads = api(reverse("api:ads_detail", args=[contact_ads.pk]), raw).json()
+    assert ads["conventionnee_cpam"] is False
+    assert ads["vehicule"] == {
+        "immatriculation": "AB-123-CD",
+        "pmr": False,
+        "faibles_emissions": True,
+    }
+    assert ads["titulaire"] == {"nom": "Taxi Arènes SARL", "siret": "73282932000074"}
+    assert "conducteurs" not in ads
+
+
+def test_an_anonymous_profile_gets_no_personal_data(api, make_key, contact_ads):
+    raw, _ = make_key(Profile.ANONYME)
+    for text in _every_answer(api, raw, contact_ads):
+        assert "Taxi Arènes" not in text and "Jean Martin" not in text and "0612" not in text
+
+
+def test_the_complete_profile_gets_the_contact_but_never_the_notes(api, make_key, contact_ads):
+    raw, _ = make_key(Profile.COMPLET)
+    ads = api(reverse("api:ads_detail", args=[contact_ads.pk]), raw).json()
+    assert ads["titulaire"]["telephone"] == "0612345678"
+    assert ads["titulaire"]["email"] == "arenes@taxi.fr"
+    assert "Note interne" not in str(ads)
+
+
+# --- counting -------------------------------------------------------------------------------
+
+
+def test_every_call_is_counted_and_written_at_most_once_a_minute(api, make_key, complete_ads):
+    from mesads.api.keys import flush_usage, pending_calls
+
+    raw, key = make_key()
+    for _ in range(5):
+        assert api(LIST, raw).status_code == 200
+    today = timezone.localdate()
+    # The first call wrote its count; the next four wait in the cache.
+    assert APIKeyUsage.objects.get(key=key, day=today).calls == 1
+    assert pending_calls(key.pk, today) == 4
+    key.refresh_from_db()
+    assert key.last_used_at is not None
+    assert flush_usage(today) == "4 appel(s) à l’API comptabilisé(s)"
+    assert APIKeyUsage.objects.get(key=key, day=today).calls == 5
+    assert flush_usage(today) == "0 appel(s) à l’API comptabilisé(s)"
+
+
+def test_a_key_over_its_limit_gets_429_with_retry_after(api, make_key, complete_ads):
+    raw, _ = make_key(rate_limit=3)
+    statuses = [api(LIST, raw).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    response = api(LIST, raw)
+    body = _error(response, 429)
+    assert body["erreur"] == "trop_d_appels"
+    assert 1 <= int(response["Retry-After"]) <= 61
+
+
+def _register_queries(api, raw, url, **params) -> int:
+    """The SQL queries of one call, the cache's aside (without REDIS_URL the cache is a
+    table, and its rate-limit window may be created or found depending on the minute)."""
+    with CaptureQueriesContext(connection) as queries:
+        assert api(url, raw, **params).status_code == 200
+    return sum(
+        "mesads_cache" not in query["sql"] and "SAVEPOINT" not in query["sql"]
+        for query in queries.captured_queries
+    )
+
+
+@pytest.mark.parametrize("url", [LIST, CHANGES, AUTHORITIES])
+def test_a_page_costs_the_same_queries_for_1_or_50_rows(api, make_key, nimes, url):
+    raw, _ = make_key(Profile.COMPLET)
+    for n in range(50):
+        ads = ADS.objects.create(authority=nimes, number=str(n + 100))
+        Driver.objects.create(ads=ads, status=Driver.Status.SALARIE, name=f"Conducteur {n}")
+    api(url, raw, taille=1)  # the key's first call writes its count; the feed is numbered
+
+    one = _register_queries(api, raw, url, taille=1)
+    fifty = _register_queries(api, raw, url, taille=50)
+
+    assert one == fifty
+    assert one <= 8

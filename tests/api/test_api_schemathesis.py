@@ -1,0 +1,45 @@
+"""The API against its own OpenAPI schema (schemathesis): with a valid key, generated
+requests (valid and invalid) never get a server error nor an answer the schema does not
+describe. Bounded: a few dozen examples per operation, well under a minute."""
+
+import pytest
+import schemathesis
+from django.core.wsgi import get_wsgi_application
+from hypothesis import HealthCheck, settings
+
+from mesads.api.models import Profile
+
+
+@pytest.fixture
+def api_key(make_key, complete_ads, montpellier_ads, nimes_metropole):
+    raw, _ = make_key(Profile.COMPLET, rate_limit=1_000_000)
+    return raw
+
+
+@pytest.fixture
+def keep_connection():
+    """Django's test client keeps the test's database connection across requests; the
+    real WSGI handler schemathesis calls would close it at the end of each one (as a
+    server does), and the test's transaction with it (PostgreSQL)."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+# The schema view reads no database: it can be loaded when the module is collected.
+schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", get_wsgi_application())
+
+
+@schema.parametrize()
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_the_api_keeps_to_its_schema(db, keep_connection, case, api_key):
+    case.call_and_validate(headers={"X-Api-Key": api_key})

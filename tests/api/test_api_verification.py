@@ -1,0 +1,125 @@
+"""le.taxi checks a taxi: an ADS by the INSEE code of its commune and its number, with
+the plate and the driver's card in whatever spelling the operator typed."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from mesads.ads.models import ADS, Authority
+from mesads.api.models import Profile
+from mesads.geo.models import Commune, Departement
+
+pytestmark = pytest.mark.django_db
+
+VERIFY = reverse("api:verification")
+
+
+@pytest.fixture
+def le_taxi(make_key):
+    return make_key(Profile.LE_TAXI)[0]
+
+
+def test_a_taxi_of_nimes_is_verified_with_its_plate_and_card(api, le_taxi, complete_ads):
+    answer = api(
+        VERIFY,
+        le_taxi,
+        insee="30189",
+        numero="12",
+        immatriculation="ab 123cd",
+        carte_pro="cp30 0001",
+    ).json()
+    assert answer["trouvee"] is True
+    assert answer["exploitee"] is True
+    assert answer["immatriculation_concorde"] is True
+    assert answer["carte_pro_concorde"] is True
+    assert answer["regime"] == "ancienne"
+    assert answer["renouvellement_en_retard"] is False
+    assert (answer["pmr"], answer["conventionnee_cpam"], answer["certifiee"]) == (
+        False,
+        False,
+        False,
+    )
+    assert answer["ads"]["id"] == complete_ads.pk
+
+
+def test_another_plate_or_card_does_not_match(api, le_taxi, complete_ads):
+    answer = api(
+        VERIFY, le_taxi, insee="30189", numero="12", immatriculation="ZZ-999-ZZ", carte_pro="X1"
+    ).json()
+    assert (answer["immatriculation_concorde"], answer["carte_pro_concorde"]) == (False, False)
+
+
+def test_without_plate_nor_card_their_match_is_null(api, le_taxi, complete_ads):
+    answer = api(VERIFY, le_taxi, insee="30189", numero="12").json()
+    assert (answer["immatriculation_concorde"], answer["carte_pro_concorde"]) == (None, None)
+
+
+def test_an_unknown_or_deleted_ads_is_not_found(api, le_taxi, complete_ads):
+    assert api(VERIFY, le_taxi, insee="30189", numero="13").json()["trouvee"] is False
+    complete_ads.deleted_at = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    complete_ads.save()
+    assert api(VERIFY, le_taxi, insee="30189", numero="12").json() == {
+        "trouvee": False,
+        "exploitee": None,
+        "immatriculation_concorde": None,
+        "carte_pro_concorde": None,
+        "regime": None,
+        "echeance_renouvellement": None,
+        "renouvellement_en_retard": None,
+        "pmr": None,
+        "conventionnee_cpam": None,
+        "certifiee": None,
+        "ads": None,
+    }
+
+
+def test_the_number_is_found_in_another_spelling(api, le_taxi, nimes):
+    ads = ADS.objects.create(authority=nimes, number="A-07")
+    assert api(VERIFY, le_taxi, insee="30189", numero="a07").json()["ads"]["id"] == ads.pk
+
+
+def test_an_epci_ads_is_found_by_the_insee_code_of_its_commune(
+    api, le_taxi, nimes_metropole, nimes
+):
+    ads = ADS.objects.create(
+        authority=nimes_metropole,
+        number="5",
+        commune=nimes.commune,
+        creation_date=datetime.date(2018, 5, 1),
+    )
+    answer = api(VERIFY, le_taxi, insee="30189", numero="5").json()
+    assert answer["ads"]["id"] == ads.pk
+    assert answer["ads"]["insee"] == "30189"
+    assert answer["regime"] == "nouvelle"
+    assert answer["echeance_renouvellement"] == "2023-05-01"
+    assert answer["renouvellement_en_retard"] is True
+
+
+def test_a_prefecture_de_police_ads_is_found_by_the_code_of_paris(api, le_taxi):
+    paris_dept = Departement.objects.create(code="75", name="Paris", chef_lieu_code="75056")
+    Commune.objects.create(
+        insee_code="75056", type=Commune.Type.ACTUELLE, name="Paris", departement=paris_dept
+    )
+    prefecture = Authority.objects.create(
+        type=Authority.Type.PREFECTURE,
+        name="Préfecture de police",
+        prefecture=paris_dept,
+        departement=paris_dept,
+    )
+    ads = ADS.objects.create(authority=prefecture, number="12345")
+    answer = api(VERIFY, le_taxi, insee="75056", numero="12345").json()
+    assert answer["ads"]["id"] == ads.pk
+    assert answer["ads"]["insee"] == "75056"
+
+
+def test_a_malformed_insee_code_is_a_400_in_french(api, le_taxi):
+    response = api(VERIFY, le_taxi, insee="3O189", numero="12")
+    assert response.status_code == 400
+    assert response.json()["erreur"] == "parametres_invalides"
+    assert "insee" in response.json()["details"]
+
+
+def test_an_unknown_parameter_is_refused(api, le_taxi):
+    response = api(VERIFY, le_taxi, insee="30189", numero="12", immat="AB-123-CD")
+    assert response.json()["details"] == {"immat": ["Paramètre inconnu."]}

@@ -1,0 +1,86 @@
+"""``python manage.py run_daily``: the daily work, for cron or a systemd timer. It runs
+every step of ``mesads.core.daily.STEPS``; a failing step is reported, the others still
+run, and the command exits non-zero; run twice the same day, it writes nothing twice."""
+
+import datetime
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from mesads.core import daily
+from mesads.geo.models import Departement
+from mesads.stats.models import DailySnapshot
+
+DAY = datetime.date(2026, 12, 3)
+RAN: list[str] = []
+
+
+# Steps for the tests, named by their dotted path as STEPS names the real ones.
+def first_step(today: datetime.date) -> str:
+    RAN.append(f"first {today}")
+    return "premier"
+
+
+def failing_step(today: datetime.date) -> str:
+    RAN.append("failing")
+    raise RuntimeError("the mail server is down")
+
+
+def last_step(today: datetime.date) -> str:
+    RAN.append("last")
+    return "dernier"
+
+
+def run_daily(*args: str) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command("run_daily", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def _nothing_ran():
+    RAN.clear()
+
+
+@pytest.mark.django_db
+def test_every_step_runs_and_says_what_it_did(gard, nimes, complete_ads, mailoutbox):
+    out, err = run_daily("--date", DAY.isoformat())
+
+    assert err == ""
+    for path in daily.STEPS:
+        assert f"{path}: " in out, path
+    assert "mesads.stats.snapshots.take_daily_snapshot: chiffres clés du 03/12/2026" in out
+
+
+@pytest.mark.django_db
+def test_a_failing_step_is_reported_and_the_others_still_run(monkeypatch, caplog):
+    module = __name__
+    monkeypatch.setattr(
+        daily,
+        "STEPS",
+        [f"{module}.first_step", f"{module}.failing_step", f"{module}.last_step"],
+    )
+    out, err = StringIO(), StringIO()
+
+    with pytest.raises(CommandError) as failure:
+        call_command("run_daily", "--date", "2026-12-03", stdout=out, stderr=err)
+
+    assert RAN == ["first 2026-12-03", "failing", "last"]
+    assert f"{module}.first_step: premier" in out.getvalue()
+    assert f"{module}.last_step: dernier" in out.getvalue()
+    assert f"{module}.failing_step: ÉCHEC" in err.getvalue()
+    assert "1 étape(s) en échec" in str(failure.value)
+    assert failure.value.returncode == 1  # manage.py exits with it: cron sees the failure
+    assert "the mail server is down" in caplog.text  # the traceback is logged
+
+
+@pytest.mark.django_db
+def test_run_twice_the_same_day_the_snapshot_is_written_once(monkeypatch, gard, herault):
+    monkeypatch.setattr(daily, "STEPS", ["mesads.stats.snapshots.take_daily_snapshot"])
+
+    run_daily("--date", DAY.isoformat())
+    run_daily("--date", DAY.isoformat())
+
+    assert DailySnapshot.objects.filter(date=DAY).count() == Departement.objects.count() + 1
+    assert DailySnapshot.objects.count() == 3
