@@ -30,3 +30,10 @@ access_log_format = (
 )
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_worker_init(worker):
+    """Each worker, once the application is loaded: see mesads/core/warmup.py."""
+    from mesads.core.warmup import warm_up_and_freeze
+
+    warm_up_and_freeze()

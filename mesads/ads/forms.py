@@ -5,21 +5,12 @@ from dsfr.forms import DsfrBaseForm, DsfrBoundField
 from dsfr.templatetags.dsfr_tags import dsfr_mark_optionnal_fields
 from dsfr.utils import dsfr_input_class_attr
 
+from mesads.core.forms import FLAT_WIDGET_TEMPLATES
+
 from .models import ADS, Authority, Driver
 
-# The ADS form and its drivers render some fifty fields per page. Django's widget
-# templates nest two or three includes per input (attrs.html; one per <option>) and
-# django-dsfr's field snippet makes some thirty dotted lookups per field, each a chain
-# of failed dict and index attempts in the template engine: together most of the
-# page's CPU. These templates give the same HTML from flat contexts.
-FLAT_WIDGET_TEMPLATES = {
-    **{
-        f"django/forms/widgets/{name}.html": "core/fields/widgets/input.html"
-        for name in ("text", "email", "date", "number", "tel", "url", "hidden", "checkbox")
-    },
-    "django/forms/widgets/select.html": "core/fields/widgets/select.html",
-    "django/forms/widgets/textarea.html": "core/fields/widgets/textarea.html",
-}
+# The ADS form renders some fifty fields per page (drivers included), through the flat
+# widget templates and, for each field group, the flat templates below.
 FIELD_GROUP_TEMPLATES = {
     "dsfr/form_field_snippets/input_snippet.html": "core/fields/field_group.html",
     "dsfr/form_field_snippets/checkbox_snippet.html": "core/fields/checkbox_group.html",
