@@ -14,7 +14,7 @@ import reversion
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Replace, Upper
 from django.utils import timezone
 
@@ -187,15 +187,8 @@ class AuthorityQuerySet(models.QuerySet):
 
     def by_ads_count(self) -> "AuthorityQuerySet":
         """Most ADS first (then by name): a count per authority from the ADS index."""
-        live = (
-            ADS.objects.filter(authority=OuterRef("pk"), deleted_at__isnull=True)
-            .order_by()
-            .values("authority")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
         # alias(), not annotate(): the paginator's COUNT(*) then leaves the subquery out.
-        return self.alias(live_ads=Coalesce(Subquery(live), 0)).order_by("-live_ads", "name", "pk")
+        return self.alias(live_ads=live_ads_count()).order_by("-live_ads", "name", "pk")
 
     # The annotations of with_ads_counts().
     COUNTS = ("ads_total", "ads_in_use", "ads_vacant", "ads_incomplete", "ads_renewal_overdue")
@@ -210,6 +203,31 @@ class AuthorityQuerySet(models.QuerySet):
             ads_incomplete=Count("ads", filter=live & Q(ads__is_complete=False)),
             ads_renewal_overdue=Count("ads", filter=live & renewal_overdue_q(today, "ads__")),
         )
+
+
+def live_ads_count() -> Coalesce:
+    """The number of live ADS of the authority of the row, from the ADS index."""
+    live = (
+        ADS.objects.filter(authority=OuterRef("pk"), deleted_at__isnull=True)
+        .order_by()
+        .values("authority")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(live, output_field=models.IntegerField()), 0)
+
+
+def declaration_state(ads_count: str) -> Case:
+    """The row's ``Authority.Declaration`` state, given the name of its annotation that
+    counts its live ADS: ADS first (an authority that delegates but still holds ADS has
+    declared them), then « aucune », then a delegation."""
+    return Case(
+        When(**{f"{ads_count}__gt": 0}, then=Value(Authority.Declaration.HAS_ADS)),
+        When(declares_no_ads=True, then=Value(Authority.Declaration.NO_ADS)),
+        When(delegated_to__isnull=False, then=Value(Authority.Declaration.DELEGATES)),
+        default=Value(Authority.Declaration.NOTHING),
+        output_field=models.CharField(),
+    )
 
 
 class Authority(models.Model):

@@ -2,10 +2,16 @@
 
 import re
 
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import OuterRef, Q, Subquery
 
-from mesads.ads.models import ADS, Authority, AuthorityDecree, number_search_expression
+from mesads.ads.models import (
+    ADS,
+    Authority,
+    AuthorityDecree,
+    declaration_state,
+    live_ads_count,
+    number_search_expression,
+)
 from mesads.ads.validators import plate_search_key
 from mesads.geo.models import Airport, Commune, Departement
 
@@ -123,34 +129,19 @@ def card_matches(ads: ADS, card: str) -> bool:
 
 
 def authorities(caller: Caller):
-    live = (
-        ADS.objects.filter(authority=OuterRef("pk"), deleted_at__isnull=True)
-        .order_by()
-        .values("authority")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
     latest_decree = AuthorityDecree.objects.filter(authority=OuterRef("pk")).order_by(
         "-date", "-pk"
     )
-    queryset = Authority.objects.select_related(
-        "commune", "epci", "prefecture", "airport", "departement"
-    ).annotate(
-        live_ads=Coalesce(Subquery(live, output_field=IntegerField()), 0),
-        decree_count=Subquery(latest_decree.values("ads_count")[:1]),
-        decree_date=Subquery(latest_decree.values("date")[:1]),
+    queryset = (
+        Authority.objects.select_related("commune", "epci", "prefecture", "airport", "departement")
+        .annotate(
+            live_ads=live_ads_count(),
+            decree_count=Subquery(latest_decree.values("ads_count")[:1]),
+            decree_date=Subquery(latest_decree.values("date")[:1]),
+        )
+        .annotate(declaration=declaration_state("live_ads"))
     )
     return in_scope(queryset, caller, prefix="")
-
-
-def declaration(authority: Authority) -> str:
-    if authority.live_ads:
-        return Authority.Declaration.HAS_ADS
-    if authority.declares_no_ads:
-        return Authority.Declaration.NO_ADS
-    if authority.delegated_to_id:
-        return Authority.Declaration.DELEGATES
-    return Authority.Declaration.NOTHING
 
 
 def authority_data(authority: Authority) -> dict:
@@ -161,7 +152,7 @@ def authority_data(authority: Authority) -> dict:
         "nom": authority.name,
         "code": authority.code or None,
         "departement": authority.departement.code if authority.departement_id else None,
-        "declaration": declaration(authority),
+        "declaration": authority.declaration,
         "delegue_a": authority.delegated_to_id,
         "nombre_ads": authority.live_ads,
         "nombre_ads_attendu": authority.expected_ads_count,

@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from django.db import connections
 from django.db.models import (
     Aggregate,
-    Case,
-    CharField,
     Count,
     DateTimeField,
     F,
@@ -32,15 +30,13 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Value,
-    When,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from mesads.ads import prefecture
 from mesads.ads.certification import attested_q
-from mesads.ads.models import ADS, Authority, AuthorityQuerySet, certified_q
+from mesads.ads.models import ADS, Authority, AuthorityQuerySet, certified_q, declaration_state
 from mesads.geo.models import Departement
 from mesads.users.models import AuthorityAccess, PrefectureMembership, Status
 
@@ -354,13 +350,5 @@ def authority_table(
             pending=_count(pending),
             oldest_pending=Subquery(oldest, output_field=DateTimeField()),
         )
-        .annotate(
-            declaration=Case(
-                When(ads_total__gt=0, then=Value(Authority.Declaration.HAS_ADS)),
-                When(declares_no_ads=True, then=Value(Authority.Declaration.NO_ADS)),
-                When(delegated_to__isnull=False, then=Value(Authority.Declaration.DELEGATES)),
-                default=Value(Authority.Declaration.NOTHING),
-                output_field=CharField(),
-            )
-        )
+        .annotate(declaration=declaration_state("ads_total"))
     )
