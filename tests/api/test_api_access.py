@@ -244,3 +244,13 @@ def test_a_page_costs_the_same_queries_for_1_or_50_rows(api, make_key, nimes, ur
 
     assert one == fifty
     assert one <= 8
+
+
+def test_a_moment_before_the_first_representable_one_means_since_forever(
+    api, gard_key, complete_ads
+):
+    response = api(LIST, gard_key, modifiee_depuis="0001-01-01T00:00:01+01:00")
+    assert response.status_code == 200, response.json()
+    assert len(response.json()["resultats"]) == 1
+    response = api(LIST, gard_key, modifiee_depuis="9999-12-31T23:59:59-01:00")
+    assert response.json()["resultats"] == []

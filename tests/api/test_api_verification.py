@@ -123,3 +123,9 @@ def test_a_malformed_insee_code_is_a_400_in_french(api, le_taxi):
 def test_an_unknown_parameter_is_refused(api, le_taxi):
     response = api(VERIFY, le_taxi, insee="30189", numero="12", immat="AB-123-CD")
     assert response.json()["details"] == {"immat": ["Paramètre inconnu."]}
+
+
+def test_a_parameter_given_twice_is_refused_not_read_as_one_of_its_values(api, le_taxi):
+    response = api(VERIFY, le_taxi, insee="30189", numero=["12", "13"])
+    assert response.status_code == 400
+    assert response.json()["details"] == {"numero": ["Ce paramètre ne peut être donné qu’une fois."]}

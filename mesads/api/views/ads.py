@@ -8,27 +8,33 @@ from rest_framework.response import Response
 
 from .. import changes, queries
 from ..representation import ADSSerializer, ads_data
-from .base import ERRORS, MAX_ID, KeyedView, MomentField, PageParams, YesNoField
-
-NO_NUL = r"^[^\x00]*$"
+from .base import (
+    DEPARTEMENT_CODE,
+    ERRORS,
+    INSEE_CODE,
+    MAX_ID,
+    TEXT,
+    KeyedView,
+    MomentField,
+    PageParams,
+    YesNoField,
+)
 
 
 class VerificationParams(serializers.Serializer):
     insee = serializers.RegexField(
-        r"^[0-9][0-9ABab][0-9]{3}$",
+        INSEE_CODE,
         help_text="Code INSEE de la commune de rattachement de l’ADS (5 caractères, 2A/2B).",
     )
-    # The pattern says in the schema what REST framework's CharField refuses anyway: the
-    # NUL character (schemathesis sent one as schema-valid data and got a 400).
-    numero = serializers.RegexField(NO_NUL, max_length=50, help_text="Numéro de l’ADS.")
+    numero = serializers.RegexField(TEXT, max_length=50, help_text="Numéro de l’ADS.")
     immatriculation = serializers.RegexField(
-        NO_NUL,
+        TEXT,
         required=False,
         max_length=20,
         help_text="Plaque, dans toute graphie : ab123cd, AB-123-CD.",
     )
     carte_pro = serializers.RegexField(
-        NO_NUL,
+        TEXT,
         required=False,
         max_length=50,
         help_text="Numéro de carte professionnelle du conducteur.",
@@ -144,8 +150,8 @@ class VerificationView(KeyedView):
 
 
 class ListParams(PageParams):
-    departement = serializers.CharField(required=False, max_length=3)
-    insee = serializers.CharField(required=False, max_length=5)
+    departement = serializers.RegexField(DEPARTEMENT_CODE, required=False)
+    insee = serializers.RegexField(INSEE_CODE, required=False)
     gestionnaire = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     exploitee = YesNoField()
     conventionnee_cpam = YesNoField(help_text="Taxi conventionné par l’Assurance maladie.")

@@ -8,11 +8,11 @@ from rest_framework.response import Response
 from mesads.ads.models import Authority
 
 from .. import queries
-from .base import ERRORS, KeyedView, PageParams
+from .base import DEPARTEMENT_CODE, ERRORS, KeyedView, PageParams
 
 
 class AuthorityParams(PageParams):
-    departement = serializers.CharField(required=False, max_length=3)
+    departement = serializers.RegexField(DEPARTEMENT_CODE, required=False)
     type = serializers.ChoiceField(required=False, choices=Authority.Type.values)
     declaration = serializers.ChoiceField(required=False, choices=Authority.Declaration.values)
 

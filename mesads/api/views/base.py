@@ -1,4 +1,7 @@
+import datetime
+
 from django.db import transaction
+from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.views import APIView
 
@@ -28,9 +31,10 @@ class KeyedView(APIView):
         return transaction.non_atomic_requests(super().as_view(**initkwargs))
 
     def params(self, serializer_class: type[serializers.Serializer]) -> dict:
-        """The query's parameters, validated. An unknown one (a typo: ``departemnt``) or
-        an empty one is refused rather than ignored: the re-user would otherwise get the
-        whole list and believe it filtered."""
+        """The query's parameters, validated. An unknown one (a typo: ``departemnt``), an
+        empty one or one given twice (``curseur=1&curseur=9``) is refused rather than
+        ignored or read as one of its values: the re-user would otherwise get another list
+        than the one asked for and believe it filtered. Every parameter takes one value."""
         serializer = serializer_class(data=self.request.query_params)
         errors = {}
         for name, values in self.request.query_params.lists():
@@ -38,11 +42,21 @@ class KeyedView(APIView):
                 errors[name] = ["Paramètre inconnu."]
             elif any(value == "" for value in values):
                 errors[name] = ["Ce paramètre ne peut pas être vide."]
+            elif len(values) > 1:
+                errors[name] = ["Ce paramètre ne peut être donné qu’une fois."]
         if errors:
             raise serializers.ValidationError(errors)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
+
+# Codes as the register writes them. A pattern says in the schema what a plain CharField
+# does unsaid: it strips white space (control characters such as \x1d too) and refuses
+# what is left blank.
+INSEE_CODE = r"^[0-9][0-9ABab][0-9]{3}$"
+DEPARTEMENT_CODE = r"^(?:[0-9]{2,3}|2[ABab])$"
+# Free text (an ADS number, a plate): no NUL character, and not white space alone.
+TEXT = r"^[^\x00]*[^\x00\s][^\x00]*$"
 
 # Ids and positions are 64-bit integers in the database: a larger value is refused here
 # rather than by the database.
@@ -61,13 +75,18 @@ class YesNoField(serializers.ChoiceField):
 
 
 class MomentField(serializers.DateTimeField):
-    """A date and time; one too far in the past or future to convert is refused (400)."""
+    """A date and time. One that cannot be converted to UTC (``0001-01-01T00:00+01:00`` is
+    before the first representable moment) means "since forever" or "never": it is
+    clamped to the first or last moment rather than refused."""
 
-    def to_internal_value(self, value):
-        try:
-            return super().to_internal_value(value)
-        except (OverflowError, ValueError):
-            self.fail("invalid", format="ISO 8601")
+    def enforce_timezone(self, value):
+        if timezone.is_aware(value):
+            try:
+                value.astimezone(datetime.UTC)
+            except OverflowError:
+                edge = datetime.datetime.min if value.year == 1 else datetime.datetime.max
+                return edge.replace(tzinfo=datetime.UTC)
+        return super().enforce_timezone(value)
 
 
 class PageParams(serializers.Serializer):
