@@ -128,4 +128,5 @@ def test_an_unknown_parameter_is_refused(api, le_taxi):
 def test_a_parameter_given_twice_is_refused_not_read_as_one_of_its_values(api, le_taxi):
     response = api(VERIFY, le_taxi, insee="30189", numero=["12", "13"])
     assert response.status_code == 400
-    assert response.json()["details"] == {"numero": ["Ce paramètre ne peut être donné qu’une fois."]}
+    once = "Ce paramètre ne peut être donné qu’une fois."
+    assert response.json()["details"] == {"numero": [once]}
