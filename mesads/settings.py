@@ -235,8 +235,21 @@ PROCONNECT_CLIENT_SECRET = env.str("PROCONNECT_CLIENT_SECRET", default="")
 PROCONNECT_DISCOVERY_URL = env.str("PROCONNECT_DISCOVERY_URL", default="")
 PROCONNECT_TIMEOUT = env.float("PROCONNECT_TIMEOUT", default=5.0)
 PROCONNECT_DISCOVERY_CACHE_SECONDS = env.int("PROCONNECT_DISCOVERY_CACHE_SECONDS", default=3600)
+_proconnect_configured = bool(
+    PROCONNECT_CLIENT_ID and PROCONNECT_CLIENT_SECRET and PROCONNECT_DISCOVERY_URL
+)
 if PRODUCTION and PROCONNECT_DISCOVERY_URL and not PROCONNECT_DISCOVERY_URL.startswith("https://"):
     raise ImproperlyConfigured("PROCONNECT_DISCOVERY_URL must be an https:// address.")
+if (
+    PRODUCTION
+    and not _proconnect_configured
+    and (PROCONNECT_CLIENT_ID or PROCONNECT_CLIENT_SECRET or PROCONNECT_DISCOVERY_URL)
+):
+    # Otherwise a forgotten variable silently removes the button from the login page.
+    raise ImproperlyConfigured(
+        "ProConnect needs PROCONNECT_CLIENT_ID, PROCONNECT_CLIENT_SECRET and "
+        "PROCONNECT_DISCOVERY_URL together (or none of them)."
+    )
 
 LANGUAGE_CODE = "fr"
 # Our wording first (locale/), before the catalogues of the installed applications.
@@ -367,7 +380,8 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     }
 }
-if PROCONNECT_DISCOVERY_URL:
+if _proconnect_configured:
+    # Only when the button is there: a provider's origin is never allowed "just in case".
     # The logout button's form ends, after a ProConnect login, with a redirection to
     # ProConnect's end-session endpoint (same host as its discovery document): browsers
     # apply form-action to the redirections that follow a form's submission.

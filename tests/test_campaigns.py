@@ -9,12 +9,16 @@ confirmation's transaction commits.
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from mesads.ads.models import ADS
+from mesads.ads.models import ADS, Authority
+from mesads.geo.models import Departement
+from mesads.reminders.campaigns import targeted_authorities
 from mesads.reminders.models import Campaign, CampaignRecipient, ReminderPreferences
-from mesads.users.models import AuthorityAccess, User
+from mesads.users.models import AuthorityAccess, PrefectureMembership, User
 
 from .conftest import _commune_authority, _manager
 
@@ -38,10 +42,12 @@ def register(nimes, manager, ales, other_manager, beaucaire, montpellier, montpe
     ADS.objects.create(authority=nimes, number="1", creation_date=datetime.date(2010, 1, 4))
 
 
-def create_campaign(client, departement="", subject="Relance – {gestionnaire}", body=""):
+def create_campaign(
+    client, departement="", subject="Relance – {gestionnaire}", body="", target="jamais"
+):
     response = client.post(
         reverse("reminders:campaign_create"),
-        {"target": "jamais", "departement": departement, "subject": subject, "body": body},
+        {"target": target, "departement": departement, "subject": subject, "body": body},
     )
     assert response.status_code == 302, response.context["form"].errors
     return Campaign.objects.latest("pk")
@@ -293,3 +299,111 @@ def test_the_results_page_costs_the_same_whatever_the_number_of_recipients(
         client.get(reverse("reminders:campaign", args=[campaign.pk]))
     campaign.refresh_from_db()
     assert campaign.sent_at <= timezone.now()
+
+
+def test_each_target_selects_the_authorities_in_that_state(gard, nimes, ales, montpellier):
+    """Beyond « never declared »: ADS to complete, not attested for 12 months, renewal
+    overdue; a deleted ADS puts no authority in any state."""
+    now = timezone.now()
+    beaucaire = _commune_authority("30032", "Beaucaire", gard)
+    # Nîmes: an incomplete ADS, attested last month, old regime.
+    ADS.objects.create(authority=nimes, number="1", creation_date=datetime.date(2010, 1, 4))
+    # Alès: a complete new-regime ADS due for renewal since 2021, attested 13 months ago.
+    ADS.objects.create(authority=ales, number="1", creation_date=datetime.date(2016, 1, 4))
+    # Montpellier: complete, attested last month, old regime.
+    ADS.objects.create(authority=montpellier, number="1", creation_date=datetime.date(2010, 1, 4))
+    # Beaucaire: only a deleted ADS, incomplete, never attested, overdue.
+    ADS.objects.create(
+        authority=beaucaire,
+        number="1",
+        creation_date=datetime.date(2016, 1, 4),
+        deleted_at=now,
+    )
+    ADS.objects.filter(authority__in=[ales, montpellier]).update(is_complete=True)
+    ADS.objects.filter(authority__in=[nimes, montpellier]).update(
+        attested_at=now - datetime.timedelta(days=30)
+    )
+    ADS.objects.filter(authority=ales).update(attested_at=now - datetime.timedelta(days=400))
+
+    def targeted(target, departement=None):
+        return sorted(
+            targeted_authorities(target, departement, datetime.date(2026, 12, 3)).values_list(
+                "name", flat=True
+            )
+        )
+
+    assert targeted(Campaign.Target.INCOMPLETE) == ["Nîmes"]
+    assert targeted(Campaign.Target.ATTESTATION_DUE) == ["Alès"]
+    assert targeted(Campaign.Target.RENEWAL_OVERDUE) == ["Alès"]
+    assert targeted(Campaign.Target.NEVER_DECLARED) == ["Beaucaire"]
+    assert targeted(Campaign.Target.INCOMPLETE, montpellier.departement_id) == []
+
+
+def test_declared_since_counts_what_the_authorities_did_after_the_sending(
+    client, staff, nimes, manager, nimes_metropole, gard, django_capture_on_commit_callbacks
+):
+    """A commune that delegated to its EPCI long ago but keeps an incomplete ADS of its own
+    is reminded to complete it: its old delegation is not a declaration « since »."""
+    ADS.objects.create(authority=nimes, number="1", creation_date=datetime.date(2010, 1, 4))
+    Authority.objects.filter(pk=nimes.pk).update(delegated_to=nimes_metropole)
+    client.force_login(staff)
+    campaign = create_campaign(client, departement=gard.pk, target="incompletes")
+    send(client, campaign, django_capture_on_commit_callbacks)
+
+    results = client.get(reverse("reminders:campaign", args=[campaign.pk])).context["results"]
+    assert (results.authorities, results.declared_since) == (1, 0)
+
+    ADS.objects.create(authority=nimes, number="2", creation_date=datetime.date(2010, 1, 4))
+    results = client.get(reverse("reminders:campaign", args=[campaign.pk])).context["results"]
+    assert results.declared_since == 1
+
+
+def _grow(first: int, departements: int, authorities: int) -> None:
+    """More départements, each with an agent and authorities that declared nothing, half
+    of them with a manager (the others reached through the prefecture)."""
+    for d in range(first, first + departements):
+        departement = Departement.objects.create(code=f"9{d:02d}", name=f"Département {d}")
+        agent = User.objects.create_user(f"agent-{d}@example.gouv.fr", "mot-de-passe-de-test")
+        PrefectureMembership.objects.create(user=agent, departement=departement, status="accepted")
+        for a in range(authorities):
+            authority = _commune_authority(f"9{d:02d}{a:02d}", f"Commune {d}-{a}", departement)
+            if a % 2:
+                _manager(f"maire-{d}-{a}@example.fr", authority)
+
+
+def test_the_campaign_pages_cost_the_same_whatever_the_size_of_the_country(
+    client, staff, register, ales, django_capture_on_commit_callbacks
+):
+    client.force_login(staff)
+    draft = create_campaign(client)
+    sent = create_campaign(client)
+    send(client, sent, django_capture_on_commit_callbacks)
+    urls = [
+        reverse("reminders:campaigns"),
+        reverse("reminders:campaign_create"),
+        reverse("reminders:campaign", args=[draft.pk]),  # the preview and its audience
+        reverse("reminders:campaign_edit", args=[draft.pk]),
+        reverse("reminders:campaign", args=[sent.pk]),  # who was sent what, and since
+    ]
+
+    def queries() -> list[int]:
+        counts = []
+        for url in urls:
+            with CaptureQueriesContext(connection) as captured:
+                assert client.get(url).status_code == 200, url
+            counts.append(len(captured))
+        return counts
+
+    _grow(first=0, departements=2, authorities=2)
+    send(client, sent, django_capture_on_commit_callbacks)
+    small = queries()
+
+    _grow(first=2, departements=15, authorities=6)
+    # The sent campaign's targets are frozen; its recipients grow with new managers of
+    # them (sent again, it reaches them).
+    for index in range(40):
+        _manager(f"adjoint-{index}@ales.fr", ales)
+    send(client, sent, django_capture_on_commit_callbacks)
+    assert CampaignRecipient.objects.filter(campaign=sent).count() > 40
+
+    assert queries() == small

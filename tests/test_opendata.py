@@ -381,6 +381,11 @@ def test_an_anonymous_visitor_reads_the_documentation_and_downloads_both_files(c
     assert client.get("/donnees-ouvertes/conducteurs.csv").status_code == 404
 
 
+def test_the_page_points_re_users_who_need_fresher_data_to_the_api(client):
+    html = client.get(reverse("opendata:index")).content.decode()
+    assert f'<a href="{reverse("api:documentation")}">API de réutilisation</a>' in html
+
+
 def test_every_page_links_the_open_data_from_its_footer(client, manager):
     link = f'href="{reverse("opendata:index")}"'
     assert link in client.get(reverse("home")).content.decode()

@@ -151,6 +151,16 @@ def test_the_login_returns_to_the_page_asked_for(client, proconnect, manager):
     assert response.url == "/acces/demander/"
 
 
+def test_the_login_never_returns_to_another_site(client, proconnect, manager):
+    sub = identity(proconnect, manager.email)
+
+    authorize_url = start(client, next_url="https://hameconnage.example/mesads/")
+    response = back_to_mesads(client, ProviderUser(proconnect).sign_in(authorize_url, sub))
+
+    assert logged_in_user(client) == manager
+    assert response.url == reverse("home")
+
+
 def test_the_account_is_the_one_with_the_sub_whatever_the_address(client, proconnect, manager):
     # Linked earlier; since then the manager changed the address in Mes ADS.
     sub = identity(proconnect, "ancienne.adresse@nimes.fr")
@@ -367,6 +377,40 @@ def test_a_tampered_userinfo_is_refused(client, proconnect, manager, staff):
     assert logged_in_user(client) is None
     staff.refresh_from_db()
     assert staff.proconnect_sub is None
+
+
+def test_a_userinfo_about_someone_else_is_refused(client, proconnect, manager):
+    # Signed by the provider, but for another subject than the ID token's: an access token
+    # of someone else passed off with this login.
+    sub = identity(proconnect, manager.email)
+    proconnect.set_id_token_mode("userinfo-other-sub")
+
+    response = log_in(client, proconnect, sub)
+
+    assert response.url == reverse("login")
+    assert logged_in_user(client) is None
+    manager.refresh_from_db()
+    assert manager.proconnect_sub is None
+
+
+def test_an_unsigned_userinfo_is_refused(client, proconnect, manager):
+    sub = identity(proconnect, manager.email)
+    proconnect.set_id_token_mode("userinfo-unsigned")
+
+    response = log_in(client, proconnect, sub)
+
+    assert response.url == reverse("login")
+    assert logged_in_user(client) is None
+
+
+def test_an_id_token_for_another_service_is_refused(client, proconnect, manager):
+    sub = identity(proconnect, manager.email)
+    proconnect.set_id_token_mode("other-audience")
+
+    response = log_in(client, proconnect, sub)
+
+    assert response.url == reverse("login")
+    assert logged_in_user(client) is None
 
 
 def test_an_expired_id_token_is_refused(client, proconnect, manager):

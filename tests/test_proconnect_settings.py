@@ -60,3 +60,21 @@ def test_the_logout_may_continue_to_proconnect_and_nowhere_else():
         "'self'",
         "https://auth.agentconnect.gouv.fr",
     ]
+
+
+def test_without_proconnect_the_forms_post_to_mes_ads_only():
+    # The discovery URL alone (a forgotten client secret, say) shows no button: its
+    # provider is not allowed either.
+    only_url = {"PROCONNECT_DISCOVERY_URL": PROCONNECT["PROCONNECT_DISCOVERY_URL"]}
+    for variables in ({}, only_url):
+        result = run_manage("shell", "--no-startup", "--command", _PRINT_POLICY, **variables)
+
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout.strip().splitlines()[-1]) == ["'self'"]
+
+
+def test_production_refuses_half_a_proconnect_configuration():
+    result = deploy_check(**production(**{**PROCONNECT, "PROCONNECT_CLIENT_SECRET": ""}))
+
+    assert result.returncode != 0
+    assert "PROCONNECT_CLIENT_SECRET" in result.stderr

@@ -225,8 +225,10 @@ def test_the_site_map_links_every_public_page(client):
     page = _read(client.get(reverse("site_map")))
 
     hrefs = [href for _, href, _ in page.links["main"]]
-    for name in ["home", "login", "password_reset", *PAGE_IDS]:
+    for name in ["home", "login", "password_reset", "api:documentation", *PAGE_IDS]:
         assert reverse(name) in hrefs, name
+    # Re-users find the API's documentation from every page.
+    assert reverse("api:documentation") in [href for _, href, _ in page.links["footer"]]
     # A visitor is not sent to pages that would only ask them to log in.
     assert reverse("ads:authorities") not in hrefs
 

@@ -160,6 +160,25 @@ def test_an_agent_who_switched_the_digest_off_gets_none(register, vacant, run, p
     assert to(run("2026-03-02"), prefecture_agent.email) == []
 
 
+def test_the_agent_turns_the_digest_off_and_on_in_the_profile(
+    client, register, vacant, run, prefecture_agent
+):
+    client.force_login(prefecture_agent)
+    assert (
+        "Récapitulatif hebdomadaire de la préfecture"
+        in client.get(reverse("profile")).content.decode()
+    )
+    # Every e-mail kept but the digest.
+    kept = {"notify_access_decisions": "on", "notify_sent_back": "on", "rappels-reminders": "on"}
+    assert client.post(reverse("profile"), kept).status_code == 302
+
+    assert to(run("2026-03-02"), prefecture_agent.email) == []
+    assert ReminderPreferences.objects.get(user=prefecture_agent).reminders is True
+
+    client.post(reverse("profile"), {**kept, "rappels-weekly_digest": "on"})
+    assert len(to(run("2026-03-03"), prefecture_agent.email)) == 1  # none went this week yet
+
+
 def test_since_when_an_ads_is_vacant_comes_from_its_history(nimes, run):
     with reversion.create_revision():
         reversion.set_date_created(datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC))

@@ -8,6 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from mesads.ads.models import ADS
 from mesads.core import daily
 from mesads.geo.models import Departement
 from mesads.stats.models import DailySnapshot
@@ -84,3 +85,20 @@ def test_run_twice_the_same_day_the_snapshot_is_written_once(monkeypatch, gard, 
 
     assert DailySnapshot.objects.filter(date=DAY).count() == Departement.objects.count() + 1
     assert DailySnapshot.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_run_twice_the_same_day_nothing_is_sent_twice(
+    gard, nimes, manager, prefecture_agent, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Every real step, twice: the renewal reminder and the weekly digest leave once."""
+    ADS.objects.create(authority=nimes, number="N-2", creation_date=datetime.date(2020, 1, 10))
+
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            run_daily("--date", DAY.isoformat())
+        assert sorted(mail.to[0] for mail in mailoutbox) == [
+            "agent@gard.gouv.fr",  # the digest: one renewal overdue in the Gard
+            "gestionnaire@nimes.fr",  # the renewal reminder
+        ]
+    assert DailySnapshot.objects.filter(date=DAY, departement=None).count() == 1

@@ -25,6 +25,30 @@ class APIKey(AbstractAPIKey):
         NATIONAL = "national", "Tout le territoire"
         DEPARTEMENTS = "departements", "Certains départements"
 
+    # The library's fields, as it defines them, with labels in French: it ships no French
+    # translation, and national staff read them in the admin.
+    prefix = models.CharField("préfixe", max_length=8, unique=True, editable=False)
+    created = models.DateTimeField("créée le", auto_now_add=True, db_index=True)
+    name = models.CharField(
+        "nom de la clé",
+        max_length=50,
+        blank=False,
+        default=None,
+        help_text="Pour la distinguer des autres clés de l’organisation : « Production », "
+        "« Recette ». 50 caractères au plus.",
+    )
+    revoked = models.BooleanField(
+        "révoquée",
+        blank=True,
+        default=False,
+        help_text="Une clé révoquée ne permet plus aucun appel (définitivement).",
+    )
+    expiry_date = models.DateTimeField(
+        "expire le",
+        blank=True,
+        null=True,
+        help_text="Après cette date, la clé ne permet plus aucun appel. Vide : sans limite.",
+    )
     organisation = models.CharField("organisation", max_length=200)
     scope = models.CharField(
         "périmètre",

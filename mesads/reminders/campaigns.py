@@ -315,12 +315,16 @@ def results(campaign: Campaign) -> Results | None:
     targets = Authority.objects.filter(
         pk__in=CampaignTarget.objects.filter(campaign=campaign).values("authority_id")
     )
-    declared = targets.filter(
-        Exists(RegisterChange.objects.filter(authority=OuterRef("pk"), created_at__gte=since))
-        | Exists(ADS.objects.filter(authority=OuterRef("pk"), created_at__gte=since))
-        | Q(declares_no_ads=True)
-        | Q(delegated_to__isnull=False)
-    )
+    acted = Exists(
+        RegisterChange.objects.filter(authority=OuterRef("pk"), created_at__gte=since)
+    ) | Exists(ADS.objects.filter(authority=OuterRef("pk"), created_at__gte=since))
+    if campaign.target == Campaign.Target.NEVER_DECLARED:
+        # These authorities had declared nothing when it was sent: « aucune ADS » or a
+        # delegation is news. Any other target holds ADS, and may have delegated long
+        # before (a commune that delegates but keeps ADS of its own): only what they did
+        # since counts.
+        acted |= Q(declares_no_ads=True) | Q(delegated_to__isnull=False)
+    declared = targets.filter(acted)
     counts = dict(
         CampaignRecipient.objects.filter(campaign=campaign)
         .order_by()

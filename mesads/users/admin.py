@@ -30,7 +30,15 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ["email", "first_name", "last_name"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
-        ("Identité", {"fields": ["first_name", "last_name"]}),
+        (
+            "Identité",
+            {
+                "fields": ["first_name", "last_name", "proconnect_sub"],
+                "description": "Vider l’identifiant ProConnect délie le compte : la "
+                "prochaine connexion par ProConnect le rattache à nouveau par son adresse "
+                "(par exemple après un changement de fournisseur d’identité).",
+            },
+        ),
         (
             "Droits",
             {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},

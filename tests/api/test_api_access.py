@@ -103,10 +103,20 @@ def test_a_gard_key_never_sees_an_herault_ads(
     detail = reverse("api:ads_detail", args=[montpellier_ads.pk])
     assert _error(api(detail, gard_key), 404)["message"].startswith("Aucun objet")
     assert _error(api(VERIFY, gard_key, insee="34172", numero="3"), 404)
+    # Both filters at once, or a cursor: still only the Gard.
+    both = api(LIST, gard_key, departement="30", insee="34172").json()["resultats"]
+    assert both == []
+    after_cursor = api(LIST, gard_key, curseur=0, taille=1).json()["resultats"]
+    assert [ads["id"] for ads in after_cursor] == [complete_ads.pk]
+    for depuis in (0, 1):
+        feed = api(CHANGES, gard_key, depuis=depuis, taille=1000).json()["resultats"]
+        assert montpellier_ads.pk not in {entry["ads_id"] for entry in feed}
     feed = api(CHANGES, gard_key, taille=1000).json()["resultats"]
     assert {entry["ads_id"] for entry in feed} == {complete_ads.pk}
-    authorities = api(AUTHORITIES, gard_key, taille=1000).json()["resultats"]
-    assert "Montpellier" not in [a["nom"] for a in authorities]
+    for filters in ({}, {"type": "commune"}, {"declaration": "jamais"}, {"curseur": 0}):
+        authorities = api(AUTHORITIES, gard_key, taille=1000, **filters).json()["resultats"]
+        assert "Montpellier" not in [a["nom"] for a in authorities], filters
+        assert {a["departement"] for a in authorities} <= {"30"}, filters
     assert _error(api(AUTHORITIES, gard_key, departement="34"), 404)
 
 

@@ -17,7 +17,10 @@ def test_the_documentation_page_explains_keys_profiles_and_the_verification(clie
     assert page.count("<h1") == 1
     assert "<h1>L’API de réutilisation du registre</h1>" in page
     assert "insee=30189&amp;numero=12&amp;immatriculation=ab123cd" in page
+    # ADS not issued by a commune are found by a commune's INSEE code too.
+    assert "ADS d’un EPCI : le code INSEE de sa commune de stationnement" in page
     assert "<code>75056</code>" in page  # the Préfecture de police's ADS
+    assert "ADS d’un aéroport : le code d’une commune du département de l’aéroport" in page
     assert "<code>le_taxi</code>" in page and "<caption>" in page
     assert "Ce que le flux garantit" in page
 

@@ -1,6 +1,7 @@
 """The rate limit of a key holds in total across app servers: two gunicorn processes on
-two ports share one Redis (as production shares REDIS_URL); calls alternate between them
-and the key gets exactly its limit, then 429 with Retry-After, from either server."""
+two ports share one cache, Redis (as production shares REDIS_URL) or, without REDIS_URL,
+the database's cache table; calls alternate between them and the key gets exactly its
+limit, then 429 with Retry-After, from either server."""
 
 import json
 import os
@@ -29,7 +30,13 @@ def _redis_up() -> bool:
         return False
 
 
-pytestmark = pytest.mark.skipif(not _redis_up(), reason="needs Redis (REDIS_URL)")
+CACHES = [
+    pytest.param(
+        "redis",
+        marks=pytest.mark.skipif(not _redis_up(), reason="needs Redis (TEST_REDIS_URL)"),
+    ),
+    "database",
+]
 
 
 def _free_port() -> int:
@@ -47,19 +54,20 @@ def _get(url: str, key: str) -> tuple[int, dict, dict]:
         return error.code, dict(error.headers), json.load(error)
 
 
-@pytest.fixture
-def servers(tmp_path):
-    """Two gunicorn servers (one worker each) on one fresh SQLite database and one Redis,
-    with a key limited to LIMIT calls a minute; yields (urls, key)."""
+@pytest.fixture(params=CACHES)
+def servers(request, tmp_path):
+    """Two gunicorn servers (one worker each) on one fresh SQLite database and one shared
+    cache, with a key limited to LIMIT calls a minute; yields (urls, key)."""
     env = {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if name != "REDIS_URL"},
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "REDIS_URL": REDIS_URL,
         # A prefix of our own: nothing left in Redis by another run is counted.
         "CACHE_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
         "WEB_CONCURRENCY": "1",
         "DJANGO_SETTINGS_MODULE": "mesads.settings",
     }
+    if request.param == "redis":
+        env["REDIS_URL"] = REDIS_URL
     python = [sys.executable, str(BASE_DIR / "manage.py")]
     subprocess.run([*python, "migrate", "--verbosity", "0"], env=env, check=True, cwd=BASE_DIR)
     created = subprocess.run(

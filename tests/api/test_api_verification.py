@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from mesads.ads.models import ADS, Authority
 from mesads.api.models import Profile
-from mesads.geo.models import Commune, Departement
+from mesads.geo.models import Airport, Commune, Departement
 
 pytestmark = pytest.mark.django_db
 
@@ -130,3 +130,32 @@ def test_a_parameter_given_twice_is_refused_not_read_as_one_of_its_values(api, l
     assert response.status_code == 400
     once = "Ce paramètre ne peut être donné qu’une fois."
     assert response.json()["details"] == {"numero": [once]}
+
+
+def test_an_epci_ads_without_a_commune_is_found_by_a_commune_that_delegated_to_it(
+    api, le_taxi, nimes, nimes_metropole
+):
+    """The EPCI did not say where its ADS is used: any member commune that delegated its
+    ADS to it finds it, as the documentation says."""
+    nimes.delegated_to = nimes_metropole
+    nimes.save()
+    ads = ADS.objects.create(authority=nimes_metropole, number="E-9")
+    answer = api(VERIFY, le_taxi, insee="30189", numero="e9").json()
+    assert answer["trouvee"] is True
+    assert answer["ads"]["id"] == ads.pk
+    assert answer["ads"]["gestionnaire"] == {"id": nimes_metropole.pk, "type": "epci"}
+
+
+def test_an_airport_ads_is_found_by_the_code_of_a_commune_of_its_departement(
+    api, le_taxi, gard, nimes, montpellier
+):
+    airport = Airport.objects.create(code="LFTW", name="Nîmes-Garons", departement=gard)
+    authority = Authority.objects.create(
+        type=Authority.Type.AIRPORT, name=airport.name, airport=airport, departement=gard
+    )
+    ads = ADS.objects.create(authority=authority, number="A1")
+    answer = api(VERIFY, le_taxi, insee="30189", numero="A1").json()
+    assert answer["ads"]["id"] == ads.pk
+    assert answer["ads"]["gestionnaire"] == {"id": authority.pk, "type": "airport"}
+    # A commune of another département does not find it.
+    assert api(VERIFY, le_taxi, insee="34172", numero="A1").json()["trouvee"] is False

@@ -88,8 +88,10 @@ class TestProvider:
 
     def set_id_token_mode(self, mode: str) -> None:
         """'tamper' (the ID token's payload changed, its signature kept), 'expire' (the ID
-        token re-signed, expired an hour ago), 'tamper-userinfo' (the userinfo's address
-        changed, its signature kept) or 'normal'."""
+        token re-signed, expired an hour ago), 'other-audience' (the ID token re-signed for
+        another client), 'tamper-userinfo' (the userinfo's address changed, its signature
+        kept), 'userinfo-other-sub' (the userinfo re-signed for another subject),
+        'userinfo-unsigned' (the userinfo's claims as plain JSON) or 'normal'."""
         requests.post(f"{self.issuer}/__test__/id-token-mode", json={"mode": mode}, timeout=5)
 
     def end_session_requests(self) -> list[dict]:

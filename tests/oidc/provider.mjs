@@ -24,7 +24,9 @@ const config = JSON.parse(process.argv[2] || '{}');
 const accounts = new Map();
 // How the provider alters what it returns: 'normal'; 'tamper' (the ID token claims a
 // stronger authentication than it was signed with), 'expire' (an ID token re-signed,
-// expired an hour ago), 'tamper-userinfo' (the userinfo names another address).
+// expired an hour ago), 'other-audience' (an ID token re-signed for another client),
+// 'tamper-userinfo' (the userinfo names another address), 'userinfo-other-sub' (a
+// userinfo re-signed for another subject), 'userinfo-unsigned' (a userinfo in plain JSON).
 let idTokenMode = 'normal';
 // Every request that reached the end-session endpoint, for the logout test.
 const endSessionLog = [];
@@ -158,10 +160,19 @@ server.listen(0, '127.0.0.1', () => {
       } else if (idTokenMode === 'expire') {
         const now = Math.floor(Date.now() / 1000);
         ctx.body = { ...ctx.body, id_token: resignWith(ctx.body.id_token, { iat: now - 7200, exp: now - 3600 }) };
+      } else if (idTokenMode === 'other-audience') {
+        ctx.body = { ...ctx.body, id_token: resignWith(ctx.body.id_token, { aud: 'un-autre-service' }) };
       }
     }
-    if (ctx.path === '/me' && ctx.status === 200 && idTokenMode === 'tamper-userinfo') {
-      ctx.body = tamper(String(ctx.body), { email: 'equipe@transports.gouv.fr' });
+    if (ctx.path === '/me' && ctx.status === 200) {
+      if (idTokenMode === 'tamper-userinfo') {
+        ctx.body = tamper(String(ctx.body), { email: 'equipe@transports.gouv.fr' });
+      } else if (idTokenMode === 'userinfo-other-sub') {
+        ctx.body = resignWith(String(ctx.body), { sub: 'sub-quelqu-un-d-autre' });
+      } else if (idTokenMode === 'userinfo-unsigned') {
+        // The same claims as plain JSON: what a provider that does not sign would send.
+        ctx.body = JSON.parse(Buffer.from(String(ctx.body).split('.')[1], 'base64url'));
+      }
     }
   });
 
