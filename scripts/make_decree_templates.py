@@ -86,8 +86,9 @@ DECREES = {
         ],
     ),
     "cession": (
+        # « à un successeur »: on the holder's death, their heirs present the successor.
         "portant transfert de l’autorisation de stationnement de taxi n° {{ ads_numero }} "
-        "au successeur présenté par son titulaire",
+        "à un successeur",
         [*FOR_VISAS, "Considérant ……… ;"],
         [
             "#Article 1er",
@@ -95,7 +96,7 @@ DECREES = {
             "{{ ads_date_creation }}, dont était titulaire {{ cedant_nom }} (SIRET "
             "{{ cedant_siret }}), est transférée à compter du {{ date_cession }} à "
             "{{ cessionnaire_nom }} (SIRET {{ cessionnaire_siret }}), successeur présenté à "
-            "titre onéreux en application de l’article L. 3121-2 du code des transports.",
+            "titre onéreux en application {{ cession_fondement }}.",
             "#Article 2",
             "{{ regime_paragraphe }}",
             "#Article 3",

@@ -129,7 +129,14 @@ def test_attribution_and_renewal_of_a_new_regime_ads(client, manager, new_ads):
     assert "pour une durée de cinq ans renouvelable" in text
     assert "Vu la liste d’attente" in text and "article L. 3121-5 du code des transports" in text
     assert "Elle est valable jusqu’au 3 juin 2024, sauf renouvellement." in text
-    assert "L. 3121-2" not in text and "à titre onéreux" not in text
+    # The articles of the new regime: not transferable, five years (L. 3121-2), operated
+    # by its holder (L. 3121-1-2); nothing of the old regime's successor for a price.
+    assert (
+        "pour une durée de cinq ans renouvelable, en application de l’article L. 3121-2 du "
+        "code des transports, et exploitée personnellement par son titulaire, conformément "
+        "à l’article L. 3121-1-2 du même code."
+    ) in text
+    assert "à titre onéreux" not in text and "successeur" not in text
 
     new_ads.last_renewal_date = datetime.date(2024, 5, 2)
     new_ads.save()
@@ -140,6 +147,21 @@ def test_attribution_and_renewal_of_a_new_regime_ads(client, manager, new_ads):
         "2 mai 2029."
     ) in text
     assert "personnelle et incessible" in text
+    assert "en application de l’article L. 3121-2 du code des transports" in text
+    assert "article L. 3121-1-2" in text
+
+
+def test_the_signed_decree_is_filed_under_its_kind(client, manager, new_ads):
+    """« Déposer l’arrêté signé » opens the ADS's upload form with the decree's kind chosen."""
+    client.force_login(manager)
+    page = client.get(reverse("lifecycle:ads_decree", args=[new_ads.pk, "renouvellement"]))
+    upload = reverse("ads:document_create", args=[new_ads.pk]) + "?type=renewal"
+    assert f'href="{upload}"' in page.content.decode()
+    form = client.get(upload).context["form"]
+    assert form["kind"].value() == "renewal"
+    # An unknown kind chooses nothing.
+    form = client.get(reverse("ads:document_create", args=[new_ads.pk]) + "?type=x").context["form"]
+    assert form["kind"].value() is None
 
 
 def test_a_decree_that_does_not_fit_the_regime_is_not_prepared(

@@ -165,7 +165,9 @@ def test_before_the_holding_period_the_date_is_refused(client, manager, old_ads)
         f"La cession n’est possible qu’à partir du {end:%d/%m/%Y} : le titulaire doit avoir "
         f"exploité l’ADS 15 ans depuis le {years_ago(10):%d/%m/%Y}, date de sa délivrance. "
         "S’il l’a lui-même acquise par une cession, cochez la case prévue : le délai est "
-        "alors de 5 ans."
+        "alors de 5 ans. Si le titulaire est définitivement inapte, en redressement ou en "
+        "liquidation judiciaire, ou décédé, choisissez l’exception prévue à l’article "
+        "L. 3121-3 : ce délai ne s’applique pas."
     ]
     assert not Transfer.objects.exists()
     assert revisions_of(old_ads) == before
@@ -184,12 +186,142 @@ def test_five_years_after_a_recorded_transfer(client, manager, old_ads):
     response = post_transfer(client, old_ads, buyer_name="Autre", buyer_siret="35600000000048")
 
     errors = response.context["form"].errors["date"]
-    assert errors[0].endswith(
+    assert (
         "5 ans depuis le " + f"{old_ads.attribution_date:%d/%m/%Y}, date de la précédente cession."
-    )
+    ) in errors[0]
     assert Transfer.objects.count() == 1
     # The box that says the holder bought it is not asked: the register knows.
     assert "acquired_by_transfer" not in response.context["form"].fields
+
+
+# --- exceptions to the holding period (L. 3121-3) -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("exception", "label", "by"),
+    [
+        ("inaptitude", "Inaptitude définitive du titulaire", "le titulaire"),
+        ("redressement_liquidation", "Redressement ou liquidation judiciaire", "le titulaire"),
+        (
+            "deces",
+            "Décès du titulaire (successeur présenté par les ayants droit)",
+            "les ayants droit du titulaire",
+        ),
+    ],
+)
+def test_an_exception_of_article_l3121_3_lifts_the_holding_period(
+    client, manager, prefecture_agent, old_ads, exception, label, by
+):
+    """Attributed to its holder three years ago, the ADS is transferred at once because
+    the holder is definitively unfit, insolvent or dead: the register, its export, the
+    decree and the history say under which exception."""
+    old_ads.attribution_date = years_ago(3)
+    old_ads.save()
+    client.force_login(manager)
+    page = client.get(reverse("lifecycle:transfer_create", args=[old_ads.pk])).content.decode()
+    assert "Exception au délai de détention (article L. 3121-3)" in page
+    assert "en cas d’inaptitude définitive du titulaire, de redressement ou de liquidation " in page
+    assert "dans un délai d’un an à compter du décès" in page
+    assert f'<option value="{exception}">{label}</option>' in page
+    assert post_transfer(client, old_ads).context["form"].errors["date"]
+
+    response = post_transfer(client, old_ads, exception=exception)
+
+    assert response.status_code == 302
+    transfer = Transfer.objects.get()
+    assert (transfer.exception, transfer.buyer_name) == (exception, "Taxi Gardois SARL")
+    old_ads.refresh_from_db()
+    assert old_ads.holder_name == "Taxi Gardois SARL"
+    history = client.get(reverse("ads:history", args=[old_ads.pk])).content.decode()
+    assert (
+        "Cession de l’ADS à Taxi Gardois SARL – sans délai de détention, article L. 3121-3 : "
+        f"{label[0].lower()}{label[1:]}"
+    ) in history
+
+    decree = client.get(reverse("lifecycle:ads_decree_docx", args=[old_ads.pk, "cession"]))
+    text = "\n".join(p.text for p in Document(io.BytesIO(decree.content)).paragraphs)
+    named = f"{label[0].lower()}{label[1:]}"
+    assert (
+        f"Vu la présentation d’un successeur par {by} de l’autorisation, sans condition de "
+        "durée d’exploitation, en application de l’article L. 3121-3 du code des transports, "
+        f"au titre de l’exception : {named} ;"
+    ) in text
+    assert (
+        "successeur présenté à titre onéreux en application des articles L. 3121-2 et "
+        f"L. 3121-3 du code des transports, sans condition de durée d’exploitation ({named})."
+    ) in text
+    page = client.get(reverse("lifecycle:ads_decree", args=[old_ads.pk, "cession"]))
+    assert f"<dd>{label} (article L. 3121-3 du code des transports)</dd>" in page.content.decode()
+
+    client.force_login(prefecture_agent)
+    register = client.get(reverse("lifecycle:departement_transfers", args=["30"]))
+    assert "Exception au délai (art. L. 3121-3)</th>" in register.content.decode()
+    assert f"<td>{label}</td>" in register.content.decode()
+    export = client.get(reverse("lifecycle:departement_transfers_export", args=["30"]))
+    with zipfile.ZipFile(io.BytesIO(b"".join(export.streaming_content))) as workbook:
+        sheet = workbook.read("xl/worksheets/sheet1.xml").decode()
+    assert "<t>Exception au délai (article L. 3121-3)</t>" in sheet
+    assert f"<t>{label}</t>" in sheet
+
+
+def test_a_transfer_without_exception_says_none_in_the_register(client, manager, old_ads):
+    client.force_login(manager)
+    assert post_transfer(client, old_ads).status_code == 302
+    assert Transfer.objects.get().exception == ""
+    page = client.get(reverse("lifecycle:authority_transfers", args=[old_ads.authority_id]))
+    assert "<td>—</td>" in page.content.decode()
+    history = client.get(reverse("ads:history", args=[old_ads.pk])).content.decode()
+    assert "article L. 3121-3" not in history
+    decree = client.get(reverse("lifecycle:ads_decree_docx", args=[old_ads.pk, "cession"]))
+    text = "\n".join(p.text for p in Document(io.BytesIO(decree.content)).paragraphs)
+    assert "L. 3121-3" not in text
+    assert "successeur présenté à titre onéreux en application de l’article L. 3121-2" in text
+
+
+def test_an_exception_does_not_make_a_new_regime_ads_transferable(client, manager, nimes):
+    ads = ADS.objects.create(
+        authority=nimes, number="N-2", creation_date=datetime.date(2015, 2, 1), holder_name="Léa"
+    )
+    client.force_login(manager)
+
+    response = post_transfer(client, ads, exception="deces")
+
+    assert "est incessible" in response.context["form"].non_field_errors()[0]
+    assert not Transfer.objects.exists()
+
+
+def test_with_an_exception_the_date_still_follows_the_holder_s_own(client, manager, old_ads):
+    old_ads.attribution_date = years_ago(3)
+    old_ads.save()
+    client.force_login(manager)
+
+    response = post_transfer(client, old_ads, exception="inaptitude", date=years_ago(4).isoformat())
+
+    assert response.context["form"].errors["date"] == [
+        f"La cession ne peut pas précéder le {years_ago(3):%d/%m/%Y}, date à laquelle le "
+        "titulaire actuel a reçu l’ADS."
+    ]
+    response = post_transfer(client, old_ads, exception="autre")
+    assert "exception" in response.context["form"].errors
+    assert not Transfer.objects.exists()
+
+
+def test_the_exception_is_checked_again_on_the_locked_row(manager, old_ads):
+    """The exception is on the transfer: the locked row's check keeps it (no holding
+    period), and without it the same transfer is refused there."""
+    old_ads.attribution_date = years_ago(3)
+    old_ads.save()
+    form = TransferForm(transfer_data(exception="deces"), ads=old_ads)
+    assert form.is_valid(), form.errors
+    form.instance.exception = ""
+    with pytest.raises(ValidationError) as refused:
+        record_transfer(form.instance, manager)
+    assert "date" in refused.value.message_dict
+    assert not Transfer.objects.exists()
+
+    form.instance.exception = Transfer.HoldingException.DEATH
+    record_transfer(form.instance, manager)
+    assert Transfer.objects.get().exception == "deces"
 
 
 @pytest.mark.parametrize(

@@ -44,7 +44,8 @@ class DecreeTemplateAdmin(admin.ModelAdmin):
 class TransferAdmin(admin.ModelAdmin):
     """Read-only: transfers are recorded from the ADS page (with their revision)."""
 
-    list_display = ["date", "authority", "ads", "seller_name", "buyer_name", "price"]
+    list_display = ["date", "authority", "ads", "seller_name", "buyer_name", "price", "exception"]
+    list_filter = ["exception"]
     list_select_related = ["authority", "ads"]
     raw_id_fields = ["ads", "authority"]
     search_fields = ["ads__number", "seller_name", "buyer_name", "buyer_siret"]

@@ -10,8 +10,12 @@ is refused unless it renders with the fields below.
 
 What the generated text says of the law is limited to what the register's rules rest on
 (DOMAIN.md): the articles L. 3121-1 to L. 3121-5 of the transport code and the law
-n° 2014-1104 of 1 October 2014; a transfer cites L. 3121-2 (the holder presents a
-successor) and L. 3121-4 (the register of transactions).
+n° 2014-1104 of 1 October 2014. By regime: a new-regime ADS cites L. 3121-2 (not
+transferable, five years renewable) and L. 3121-1-2 (operated by its holder), and its
+attribution L. 3121-5 (the public waiting list); an old-regime ADS cites L. 3121-2 (the
+holder may present a successor for a price), and a transfer L. 3121-4 (the register of
+transactions), and L. 3121-3 with its case when it was made without the holding period
+(definitive unfitness, court-ordered recovery or liquidation, death).
 """
 
 import datetime
@@ -116,11 +120,14 @@ def _authority_context(authority: Authority) -> dict[str, Any]:
 def regime_paragraph(ads: ADS) -> str:
     """What the ADS is, by its regime: only facts the register's rules rest on."""
     if ads.is_new_regime:
+        # L. 3121-2: an ADS issued after the law of 1 October 2014 cannot be transferred
+        # and is valid five years, renewable; L. 3121-1-2: its holder operates it.
         return (
             "Cette autorisation, créée après l’entrée en vigueur de la loi n° 2014-1104 du "
             "1er octobre 2014, est personnelle et incessible. Elle est délivrée "
-            "gratuitement, pour une durée de cinq ans renouvelable, et exploitée "
-            "personnellement par son titulaire."
+            "gratuitement, pour une durée de cinq ans renouvelable, en application de "
+            "l’article L. 3121-2 du code des transports, et exploitée personnellement par "
+            "son titulaire, conformément à l’article L. 3121-1-2 du même code."
         )
     return (
         "Cette autorisation, délivrée avant le 1er octobre 2014, n’est pas limitée dans le "
@@ -144,7 +151,8 @@ def ads_context(ads: ADS, transfer: Transfer | None = None) -> dict[str, Any]:
             "regime": "nouvelle ADS" if ads.is_new_regime else "ancienne ADS",
             "regime_paragraphe": regime_paragraph(ads),
             "articles": (
-                "articles L. 3121-1 à L. 3121-5 du code des transports"
+                "articles L. 3121-1 à L. 3121-5 du code des transports, notamment ses "
+                "articles L. 3121-1-2 et L. 3121-2"
                 if ads.is_new_regime
                 else "articles L. 3121-1 à L. 3121-5 du code des transports, notamment ses "
                 "articles L. 3121-2 et L. 3121-4"
@@ -162,18 +170,57 @@ def ads_context(ads: ADS, transfer: Transfer | None = None) -> dict[str, Any]:
             "cessionnaire_nom": transfer.buyer_name if transfer else BLANK,
             "cessionnaire_siret": siret_text(transfer.buyer_siret) if transfer else BLANK,
             "date_cession": long_date(transfer.date if transfer else None),
+            "cession_exception": exception_text(transfer),
+            "cession_fondement": transfer_grounds(transfer),
             "visas": visas,
         }
     )
     if transfer is not None:
-        context["visas"] = [
-            *visas,
-            "Vu la présentation d’un successeur par le titulaire de l’autorisation, "
-            "en application de l’article L. 3121-2 du code des transports ;",
-            "Vu le registre des transactions tenu en application de l’article L. 3121-4 du "
-            "code des transports ;",
-        ]
+        context["visas"] = [*visas, presentation_visa(transfer), REGISTER_VISA]
     return context
+
+
+REGISTER_VISA = (
+    "Vu le registre des transactions tenu en application de l’article L. 3121-4 du code "
+    "des transports ;"
+)
+
+
+def exception_text(transfer: Transfer | None) -> str:
+    """« inaptitude définitive du titulaire »: the L. 3121-3 case, or nothing."""
+    if transfer is None or not transfer.exception:
+        return ""
+    label = transfer.get_exception_display()
+    return label[0].lower() + label[1:]
+
+
+def presentation_visa(transfer: Transfer) -> str:
+    if not transfer.exception:
+        return (
+            "Vu la présentation d’un successeur par le titulaire de l’autorisation, en "
+            "application de l’article L. 3121-2 du code des transports ;"
+        )
+    by = (
+        "les ayants droit du titulaire de l’autorisation"
+        if transfer.exception == Transfer.HoldingException.DEATH
+        else "le titulaire de l’autorisation"
+    )
+    # L. 3121-3 lifts the holding period of L. 3121-2 in these cases: the decree says which.
+    return (
+        f"Vu la présentation d’un successeur par {by}, sans condition de durée "
+        "d’exploitation, en application de l’article L. 3121-3 du code des transports, au "
+        f"titre de l’exception : {exception_text(transfer)} ;"
+    )
+
+
+def transfer_grounds(transfer: Transfer | None) -> str:
+    """The articles the transfer rests on, as the decree's first article says them."""
+    if transfer is not None and transfer.exception:
+        return (
+            "des articles L. 3121-2 et L. 3121-3 du code des transports, sans condition de "
+            f"durée d’exploitation ({exception_text(transfer)})"
+        )
+    return "de l’article L. 3121-2 du code des transports"
 
 
 def count_context(authority: Authority, count: int) -> dict[str, Any]:
@@ -377,6 +424,8 @@ def _sample_ads() -> dict[str, Any]:
         "cessionnaire_nom": "Taxi Arènes",
         "cessionnaire_siret": "552 100 554 00025",
         "date_cession": "3 décembre 2026",
+        "cession_exception": "",
+        "cession_fondement": "de l’article L. 3121-2 du code des transports",
     }
 
 

@@ -9,6 +9,8 @@ from django.db.models import QuerySet
 from mesads.exchange import xlsx
 from mesads.exchange.export import XLSX_CONTENT_TYPE, authority_code, excel_date
 
+from .models import Transfer
+
 __all__ = ["HEADERS", "XLSX_CONTENT_TYPE", "write_transfers_xlsx"]
 
 HEADERS = [
@@ -22,6 +24,7 @@ HEADERS = [
     "Cessionnaire",
     "SIRET du cessionnaire",
     "Prix déclaré (€)",
+    "Exception au délai (article L. 3121-3)",
 ]
 FIELDS = (
     "date",
@@ -37,14 +40,16 @@ FIELDS = (
     "buyer_name",
     "buyer_siret",
     "price",
+    "exception",
 )
-WIDTHS = [14, 30, 12, 8, 12, 30, 16, 30, 16, 14]
+WIDTHS = [14, 30, 12, 8, 12, 30, 16, 30, 16, 14, 40]
+EXCEPTIONS = dict(Transfer.HoldingException.choices)
 
 
 def _rows(transfers: QuerySet):
     for row in transfers.values_list(*FIELDS).iterator(chunk_size=2000):
         (day, name, commune, epci, prefecture, airport, departement, number) = row[:8]
-        seller, seller_siret, buyer, buyer_siret, price = row[8:]
+        seller, seller_siret, buyer, buyer_siret, price, exception = row[8:]
         yield [
             excel_date(day),
             name,
@@ -56,6 +61,7 @@ def _rows(transfers: QuerySet):
             buyer,
             buyer_siret,
             float(price),
+            EXCEPTIONS.get(exception, ""),
         ]
 
 

@@ -30,7 +30,7 @@ class TransferForm(FlatDsfrForm, forms.ModelForm):
 
     class Meta:
         model = Transfer
-        fields = ["date", "buyer_name", "buyer_siret", "price"]
+        fields = ["date", "exception", "buyer_name", "buyer_siret", "price"]
         widgets = {"date": DateInput()}
         labels = {"price": "Prix déclaré (en euros)"}
 
@@ -40,6 +40,12 @@ class TransferForm(FlatDsfrForm, forms.ModelForm):
         self.instance.authority = ads.authority
         self.fields["date"].initial = timezone.localdate()
         self.fields["price"].widget.attrs.update({"min": "0", "step": "0.01"})
+        exception = self.fields["exception"]
+        exception.label = "Exception au délai de détention (article L. 3121-3)"
+        exception.choices = [
+            ("", "Aucune : le délai de détention est écoulé"),
+            *Transfer.HoldingException.choices,
+        ]
         # A transfer already in the register says how the holder acquired the ADS.
         if ads.transfers.exists() or not ads.attribution_date:
             del self.fields["acquired_by_transfer"]

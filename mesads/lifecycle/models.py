@@ -6,6 +6,10 @@ Rules from the transport code, as amended by the law n° 2014-1104 of 1 October 
 - only an ADS issued before 1 October 2014 may be transferred: its holder presents a
   successor for a price (article L. 3121-2), after fifteen years of effective operation
   since it was issued to them, or five years once a first transfer has taken place;
+- by exception (L. 3121-3), the holder may present a successor without waiting for
+  that period in case of their definitive medical unfitness, or of a court-ordered
+  recovery or liquidation; on the holder's death, the heirs may present one within a
+  year;
 - the authority keeps a register of these transactions with their amount (L. 3121-4).
 """
 
@@ -150,6 +154,14 @@ class Transfer(models.Model):
     """One transfer of an old-regime ADS to a successor presented by its holder, with its
     declared price: a line of the authority's register of transactions (L. 3121-4)."""
 
+    class HoldingException(models.TextChoices):
+        """The cases in which article L. 3121-3 lets a successor be presented before the
+        holding period of L. 3121-2 has run."""
+
+        UNFITNESS = "inaptitude", "Inaptitude définitive du titulaire"
+        INSOLVENCY = "redressement_liquidation", "Redressement ou liquidation judiciaire"
+        DEATH = "deces", "Décès du titulaire (successeur présenté par les ayants droit)"
+
     ads = models.ForeignKey(ADS, on_delete=models.PROTECT, related_name="transfers")
     # The ADS's authority, kept on the row: the register is read per authority.
     authority = models.ForeignKey(
@@ -170,6 +182,18 @@ class Transfer(models.Model):
         decimal_places=2,
         validators=[MinValueValidator(Decimal("0"))],
         help_text="Le montant de la transaction, tel qu’il est déclaré.",
+    )
+    exception = models.CharField(
+        "exception au délai de détention (article L. 3121-3)",
+        max_length=30,
+        choices=HoldingException.choices,
+        blank=True,
+        help_text="Le code des transports (article L. 3121-3) permet de présenter un "
+        "successeur sans attendre la fin du délai de détention (15 ans, 5 après une "
+        "cession) en cas d’inaptitude définitive du titulaire, de redressement ou de "
+        "liquidation judiciaire, ou de décès du titulaire : ses ayants droit présentent "
+        "alors le successeur, dans un délai d’un an à compter du décès. Laissez vide dans "
+        "les autres cas.",
     )
     created_at = models.DateTimeField("enregistrée le", auto_now_add=True)
     created_by = models.ForeignKey(
@@ -192,6 +216,10 @@ class Transfer(models.Model):
             models.CheckConstraint(
                 name="transfer_buyer_siret_format",
                 condition=Q(buyer_siret__regex=validators.SIRET_RE),
+            ),
+            models.CheckConstraint(
+                name="transfer_exception_known",
+                condition=Q(exception__in=["", "inaptitude", "redressement_liquidation", "deces"]),
             ),
         ]
         indexes = [
@@ -243,6 +271,9 @@ class Transfer(models.Model):
         if self.date:
             if self.date > timezone.localdate():
                 errors.setdefault("date", []).append("Cette date ne peut pas être dans le futur.")
+        # L. 3121-3: unfitness, insolvency proceedings or death lift the holding period;
+        # the other conditions (old regime, a holder, a successor) still apply.
+        if self.date and not self.exception:
             last = self.last_transfer_date()
             end = holding_end(ads, last)
             if end is not None and self.date < end:
@@ -260,6 +291,17 @@ class Transfer(models.Model):
                             f"{HOLDING_YEARS_AFTER_TRANSFER} ans."
                         )
                     )
+                    + " Si le titulaire est définitivement inapte, en redressement ou en "
+                    "liquidation judiciaire, ou décédé, choisissez l’exception prévue à "
+                    "l’article L. 3121-3 : ce délai ne s’applique pas."
+                )
+        elif self.date:
+            # Without a holding period, the date still follows the current holder's own.
+            since = self.last_transfer_date() or ads.attribution_date or ads.creation_date
+            if since and self.date < since:
+                errors.setdefault("date", []).append(
+                    f"La cession ne peut pas précéder le {since:%d/%m/%Y}, date à laquelle le "
+                    "titulaire actuel a reçu l’ADS."
                 )
         if errors:
             raise ValidationError(errors)

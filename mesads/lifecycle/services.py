@@ -16,6 +16,7 @@ from mesads.ads.services import record_revision
 from .models import Transfer
 
 TRANSFER_COMMENT = "Cession de l’ADS à {buyer}"
+EXCEPTION_COMMENT = " – sans délai de détention, article L. 3121-3 : {exception}"
 RENEWAL_COMMENT = "Renouvellement de l’ADS pour cinq ans"
 
 
@@ -45,7 +46,7 @@ def record_transfer(transfer: Transfer, user) -> Transfer:
         record_revision(
             ads,
             user,
-            TRANSFER_COMMENT.format(buyer=transfer.buyer_name),
+            transfer_comment(transfer),
             [
                 "holder_name",
                 "holder_siret",
@@ -57,6 +58,14 @@ def record_transfer(transfer: Transfer, user) -> Transfer:
             ],
         )
     return transfer
+
+
+def transfer_comment(transfer: Transfer) -> str:
+    """What the ADS's history says of the transfer, and of its exception if any."""
+    comment = TRANSFER_COMMENT.format(buyer=transfer.buyer_name)
+    if transfer.exception:
+        comment += EXCEPTION_COMMENT.format(exception=transfer.get_exception_display().lower())
+    return comment
 
 
 def renewal_errors(ads: ADS, day: datetime.date | None) -> list[str]:

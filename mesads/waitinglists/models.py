@@ -95,6 +95,15 @@ class ApplicationQuerySet(models.QuerySet):
         without any personal data."""
         return self.active().in_priority_order().only(*Application.PUBLIC_FIELDS)
 
+    def recently_attributed(self, count: int = 20) -> "ApplicationQuerySet":
+        """The last applications that received an ADS, newest first, read without any
+        personal data: the public sees that attributions follow the list."""
+        return (
+            self.filter(state=Application.State.ATTRIBUTED)
+            .order_by("-removed_at", "-pk")
+            .only(*Application.PUBLIC_FIELDS, "removed_at")[:count]
+        )
+
     def with_card(self, card_number: str) -> "ApplicationQuerySet":
         return self.filter(card_number_key=card_key(card_number))
 

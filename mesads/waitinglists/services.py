@@ -5,14 +5,15 @@ import datetime
 from dataclasses import dataclass, field
 
 import reversion
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from mesads.ads.forms import ADSForm, DriverFormSet
 from mesads.ads.models import ADS, Authority, Driver
 from mesads.ads.services import save_ads
 
-from .models import Application
+from .models import CARD_TAKEN, NUMBER_TAKEN, Application
 
 
 def _revision(user, comment: str) -> None:
@@ -58,9 +59,29 @@ def create_application(application: Application, user, comment: str = "") -> App
 
 @transaction.atomic
 def update_application(application: Application, user, comment: str = "") -> Application:
-    with reversion.create_revision():
-        application.save()
-        _revision(user, comment or "Modification de la demande")
+    """Save a validated change of an application (``full_clean`` done by its form).
+
+    The authority's row is locked as ``create_application`` and the import lock it, so
+    that a change of card or number waits for a registration or an import in progress.
+    A card or number that was still free when the form checked it but has been taken
+    since (by a write that did not wait) is told as the form would have told it: a
+    ValidationError on the field, and nothing written.
+    """
+    Authority.objects.select_for_update().filter(pk=application.authority_id).first()
+    try:
+        # A savepoint: after the database refuses the row, the list can still be read.
+        with transaction.atomic(), reversion.create_revision():
+            application.save()
+            _revision(user, comment or "Modification de la demande")
+    except IntegrityError:
+        errors = {}
+        if application.is_active and application.card_is_taken():
+            errors["card_number"] = [CARD_TAKEN.format(card=application.card_number)]
+        if application.number_is_taken():
+            errors["number"] = [NUMBER_TAKEN.format(number=application.number)]
+        if not errors:
+            raise
+        raise ValidationError(errors) from None
     return application
 
 

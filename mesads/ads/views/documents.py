@@ -25,6 +25,7 @@ from ..documents import (
     content_type_of,
     delete_ads_document,
 )
+from ..models import ADSDocument
 
 
 def _download(instance: models.Model) -> FileResponse:
@@ -42,7 +43,10 @@ def _download(instance: models.Model) -> FileResponse:
 @login_required
 def document_create(request, ads_id: int):
     ads = get_ads_for_user(request.user, ads_id, write=True)
-    form = ADSDocumentForm(request.POST or None, request.FILES or None, ads=ads)
+    # « Déposer l’arrêté signé » from a prepared decree says which kind it is (?type=).
+    kind = request.GET.get("type")
+    initial = {"kind": kind} if kind in ADSDocument.Kind.values else {}
+    form = ADSDocumentForm(request.POST or None, request.FILES or None, ads=ads, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             document = add_ads_document(form.instance, form.cleaned_data["file"], request.user)

@@ -30,6 +30,7 @@ REGISTER_FIELDS = (
     "seller_name",
     "buyer_name",
     "price",
+    "exception",
     "ads",
     "ads__number",
     "authority",

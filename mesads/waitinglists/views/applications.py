@@ -3,6 +3,7 @@ what is done to it (register, correct, renew, remove, attribute an ADS)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import IntegrityError
 from django.shortcuts import redirect, render
@@ -180,11 +181,15 @@ def application_edit(request, application_id: int):
         request.POST or None, instance=application, authority=application.authority
     )
     if request.method == "POST" and form.is_valid():
-        update_application(form.instance, request.user, form.cleaned_data["comment"])
-        messages.success(request, f"La demande n° {application.number} a été enregistrée.")
-        if "card_number" in form.changed_data:
-            _warn_other_lists(request, application)
-        return redirect("waitinglists:detail", application.pk)
+        try:
+            update_application(form.instance, request.user, form.cleaned_data["comment"])
+        except ValidationError as error:  # the card or number was taken meanwhile
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"La demande n° {application.number} a été enregistrée.")
+            if "card_number" in form.changed_data:
+                _warn_other_lists(request, application)
+            return redirect("waitinglists:detail", application.pk)
     return render(
         request,
         "waitinglists/application_form.html",

@@ -89,6 +89,7 @@ def public_list(request, authority_id: int):
             "page_obj": page,
             "rows": rows,
             "headers": spreadsheets.PUBLIC_HEADERS,
+            "attributed": Application.objects.filter(authority=authority).recently_attributed(),
         },
     )
 
