@@ -250,3 +250,39 @@ def test_the_figures_are_computed_once_then_served_from_the_cache(client, regist
     assert len(queries) <= first - 6
     assert "des gestionnaires ont déclaré (3 sur 5)" in page
     assert _row(client.get(URL).content.decode(), "30 – Gard")[3] == "4"
+
+
+def test_no_visitor_waits_for_the_figures_once_they_were_computed(client, register, settings):
+    """Past five minutes the page still answers at once with the figures it has, and the
+    worker computes new ones: one refresh queued, whichever server noticed first."""
+    from django_tasks import default_task_backend
+
+    from mesads.stats import current
+
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django_tasks.backends.dummy.DummyBackend",
+            "QUEUES": ["default", "emails", "imports"],
+        }
+    }
+
+    def figures_shown() -> str:
+        page = client.get(URL).content.decode()
+        return page[page.index("<h1>") : page.index("Comment lire ces chiffres")]
+
+    first = figures_shown()  # nothing cached yet: computed in the request
+    Authority.objects.filter(name="Uzès").update(declares_no_ads=True)
+    cache.delete(current.FRESH_KEY)  # five minutes later
+
+    with CaptureQueriesContext(connection) as queries:
+        stale = figures_shown()
+    figures_shown()
+    assert stale == first  # the same figures, without their queries
+    assert not [q for q in queries.captured_queries if "ads_ads" in q["sql"]]
+    [queued] = default_task_backend.results
+    assert queued.task.name == "refresh_key_figures"
+
+    current.refresh_key_figures.call()  # what the worker does
+    fresh = figures_shown()
+    assert fresh != first
+    assert cache.get(current.FRESH_KEY) is not None

@@ -8,13 +8,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.functional import SimpleLazyObject
 
-from .figures import Counts, KeyFigures, compute_key_figures
-
-# The page's figures are rendered at most this often (seconds), then served from the
-# cache (the template's {% cache %}): at 60,000 ADS their queries alone take longer
-# than the page may (100 ms), and figures a few minutes old are fine for a public
-# overview. The page says when they were computed.
-CACHE_SECONDS = 300
+from .current import FRESH_SECONDS, current_key_figures
+from .figures import Counts, KeyFigures
 
 # The shares shown as bars, in this order: (label, Counts property).
 SHARES = [
@@ -108,10 +103,16 @@ class KeyFiguresPage:
 
 
 def key_figures_page(request: HttpRequest) -> HttpResponse:
-    # Lazy: computed only when the cached fragment has expired.
-    page = SimpleLazyObject(lambda: KeyFiguresPage(compute_key_figures()))
+    figures = current_key_figures()
+    # Lazy: the charts' attributes are built only when the rendered fragment of these
+    # figures is not in the cache yet (the template's {% cache %}, keyed on them).
+    page = SimpleLazyObject(lambda: KeyFiguresPage(figures))
     return render(
         request,
         "stats/key_figures.html",
-        {"page": page, "cache_seconds": CACHE_SECONDS, "refresh_minutes": CACHE_SECONDS // 60},
+        {
+            "page": page,
+            "computed_at": figures.computed_at.isoformat(),
+            "refresh_minutes": FRESH_SECONDS // 60,
+        },
     )
