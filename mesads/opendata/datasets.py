@@ -176,8 +176,13 @@ def ads_queryset() -> QuerySet:
         ADS.objects.live()
         .annotate(
             authority_code=_authority_code("authority__"),
-            # The member commune an EPCI indicated, else the commune that issued the ADS.
-            commune_code=Coalesce("commune__insee_code", "authority__commune__insee_code"),
+            # The member commune an EPCI indicated, else the commune that issued the ADS,
+            # else a prefecture's chef-lieu (Paris: 75056): the code the API answers with.
+            commune_code=Coalesce(
+                "commune__insee_code",
+                "authority__commune__insee_code",
+                NullIf("authority__prefecture__chef_lieu_code", Value("")),
+            ),
         )
         .order_by("authority_code", "number_sort_key", "pk")
         .values_list(
