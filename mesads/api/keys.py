@@ -13,9 +13,11 @@
 """
 
 import datetime
+import functools
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -98,7 +100,6 @@ class APIKeyAuthentication(BaseAuthentication):
             if key.scope == APIKey.Scope.NATIONAL
             else frozenset(key.departements.values_list("pk", flat=True))
         )
-        count_call(key)
         return (AnonymousUser(), Caller(key, departements))
 
     def authenticate_header(self, request) -> str:
@@ -125,8 +126,7 @@ class KeyRateThrottle(BaseThrottle):
             return True
         now = time.time()
         window = int(now // RATE_WINDOW)
-        name = f"api:rate:{caller.key.prefix}:{window}"
-        calls = _increment(name, RATE_WINDOW * 2)
+        calls = record_call(caller.key, window)
         self.retry_after = (window + 1) * RATE_WINDOW - now
         return calls <= caller.key.rate_limit
 
@@ -162,13 +162,58 @@ def _increment(name: str, timeout: int) -> int:
         return cache.incr(name)
 
 
-def count_call(key: APIKey) -> None:
-    """One call more for ``key`` today, in the cache; written through when due."""
+def _rate_name(key: APIKey, window: int) -> str:
+    return f"api:rate:{key.prefix}:{window}"
+
+
+def _redis():
+    """A client of the shared cache's Redis, or None when the cache is the database's."""
+    config = settings.CACHES["default"]
+    if not config["BACKEND"].endswith(".RedisCache"):
+        return None
+    return _redis_client(config["LOCATION"])
+
+
+@functools.cache
+def _redis_client(url: str):
+    import redis  # what Django's Redis cache itself uses
+
+    return redis.Redis.from_url(url)  # one connection pool per process
+
+
+def record_call(key: APIKey, window: int) -> int:
+    """One call more for ``key``: today's count and this window's (returned), in the
+    cache; today's count written through when due (``add`` succeeds for one request a
+    minute per key, whichever server it reaches).
+
+    With Redis, the three counters are one round trip: ``SET … NX EX`` creates a counter
+    with its expiry if it is not there, ``INCR`` keeps that expiry. The keys and values
+    are those Django's cache reads back (its prefix, integers stored as they are)."""
     day = timezone.localdate()
-    _increment(_count_name(key.pk, day), COUNT_TIMEOUT)
-    # add() succeeds for one request a minute per key, whichever server it reaches.
-    if cache.add(f"api:flush-due:{key.prefix}", 1, timeout=FLUSH_EVERY):
+    client = _redis()
+    if client is None:
+        _increment(_count_name(key.pk, day), COUNT_TIMEOUT)
+        calls = _increment(_rate_name(key, window), RATE_WINDOW * 2)
+        flush_due = cache.add(f"api:flush-due:{key.prefix}", 1, timeout=FLUSH_EVERY)
+    else:
+        count, rate, due = (
+            cache.make_and_validate_key(name)
+            for name in (
+                _count_name(key.pk, day),
+                _rate_name(key, window),
+                f"api:flush-due:{key.prefix}",
+            )
+        )
+        with client.pipeline(transaction=False) as pipe:
+            pipe.set(count, 0, nx=True, ex=COUNT_TIMEOUT)
+            pipe.incr(count)
+            pipe.set(rate, 0, nx=True, ex=RATE_WINDOW * 2)
+            pipe.incr(rate)
+            pipe.set(due, 1, nx=True, ex=FLUSH_EVERY)
+            *_, calls, flush_due = pipe.execute()
+    if flush_due:
         flush_key(key.pk, day)
+    return calls
 
 
 def flush_key(key_id: str, day: datetime.date, *, in_request: bool = True) -> int:

@@ -5,6 +5,8 @@ sees a holder's phone or e-mail; every error is a JSON body with a code and a me
 """
 
 import datetime
+import os
+import uuid
 
 import pytest
 from django.db import connection
@@ -203,7 +205,44 @@ def test_the_complete_profile_gets_the_contact_but_never_the_notes(api, make_key
 # --- counting -------------------------------------------------------------------------------
 
 
-def test_every_call_is_counted_and_written_at_most_once_a_minute(api, make_key, complete_ads):
+def _redis_up() -> bool:
+    try:
+        import redis
+
+        return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except Exception:
+        return False
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(
+    params=[
+        "database",
+        pytest.param(
+            "redis",
+            marks=pytest.mark.skipif(not _redis_up(), reason="needs Redis (TEST_REDIS_URL)"),
+        ),
+    ]
+)
+def shared_cache(request, settings):
+    """The counters in either shared cache: the database's table, or Redis (production),
+    where the call, rate and flush counters are one pipelined round trip."""
+    if request.param == "redis":
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": REDIS_URL,
+                "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+            }
+        }
+    return request.param
+
+
+def test_every_call_is_counted_and_written_at_most_once_a_minute(
+    api, make_key, complete_ads, shared_cache
+):
     from mesads.api.keys import flush_usage, pending_calls
 
     raw, key = make_key()
@@ -220,7 +259,7 @@ def test_every_call_is_counted_and_written_at_most_once_a_minute(api, make_key, 
     assert flush_usage(today) == "0 appel(s) à l’API comptabilisé(s)"
 
 
-def test_a_key_over_its_limit_gets_429_with_retry_after(api, make_key, complete_ads):
+def test_a_key_over_its_limit_gets_429_with_retry_after(api, make_key, complete_ads, shared_cache):
     raw, _ = make_key(rate_limit=3)
     statuses = [api(LIST, raw).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
