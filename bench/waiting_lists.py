@@ -20,7 +20,6 @@ import argparse
 import datetime
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,16 +31,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mesads
 MANAGER_EMAIL = "bench-wl@nimes.example"
 
 
-def ensure_database() -> None:
-    name = os.environ["DATABASE_URL"].rsplit("/", 1)[-1]
-
-    def psql(*args: str) -> str:
-        command = ["psql", "-h", "127.0.0.1", "-U", "postgres", *args, "postgres"]
-        return subprocess.run(command, capture_output=True, text=True, check=True).stdout
-
-    if not psql("-tAc", f"SELECT 1 FROM pg_database WHERE datname='{name}'").strip():
-        psql("-qc", f'CREATE DATABASE "{name}"')
-
+from benchdb import ensure_database  # noqa: E402
 
 ensure_database()
 

@@ -17,6 +17,8 @@ from mesads.waitinglists.models import CARD_TAKEN, NUMBER_TAKEN, Application
 from mesads.waitinglists.services import create_application
 from mesads.waitinglists.views import applications as views
 
+from .concurrency import needs_postgresql, waiting_on_a_lock
+
 pytestmark = pytest.mark.django_db
 
 
@@ -86,18 +88,6 @@ def test_a_card_or_number_taken_between_the_check_and_the_save_is_told_on_its_fi
     assert Version.objects.get_for_object(application).count() == versions
 
 
-needs_postgresql = pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="two writers at once need two connections to one database (PostgreSQL)",
-)
-
-
-def _waiting_on_a_lock(pid: int) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_locks WHERE pid = %s AND NOT granted", [pid])
-        return cursor.fetchone() is not None
-
-
 @needs_postgresql
 @pytest.mark.django_db(transaction=True)
 def test_an_edit_waits_for_a_registration_in_progress_on_the_same_list(
@@ -125,11 +115,11 @@ def test_an_edit_waits_for_a_registration_in_progress_on_the_same_list(
                 # Not committed yet: the list's row stays locked until the edit waits on it.
                 registering.set()
                 deadline = time.monotonic() + 30
-                while not (_waiting_on_a_lock(edit_pid) or edit_done.is_set()):
+                while not (waiting_on_a_lock(edit_pid) or edit_done.is_set()):
                     if time.monotonic() > deadline:
                         break
                     time.sleep(0.05)
-                edit_waited.append(_waiting_on_a_lock(edit_pid))
+                edit_waited.append(waiting_on_a_lock(edit_pid))
         except BaseException as error:  # reported by the test's thread
             failed.append(error)
             registering.set()

@@ -16,6 +16,7 @@ from reversion.models import Revision
 from mesads.ads.models import ADS, Driver, RegisterChange
 from mesads.exchange.importing import HISTORY, import_file
 
+from .concurrency import needs_postgresql, waiting_on_a_lock
 from .test_import import HEADERS, csv_file, make_ads, messages_of, nimes_row, run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.test_import")]
@@ -88,17 +89,6 @@ def test_the_holder_s_name_and_first_name_are_not_taken_for_his_siret(nimes):
 
 # --- two imports at once ----------------------------------------------------------------
 
-needs_postgresql = pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="two imports at once need two connections to one database (PostgreSQL; CI runs it)",
-)
-
-
-def _waiting_on_a_lock(pid: int) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_locks WHERE pid = %s AND NOT granted", [pid])
-        return cursor.fetchone() is not None
-
 
 @needs_postgresql
 @pytest.mark.django_db(transaction=True)
@@ -132,7 +122,7 @@ def test_of_two_imports_creating_the_same_ads_the_second_stops_with_nothing_writ
             if stage == HISTORY and done == total:
                 first_has_written.set()
                 deadline = time.monotonic() + 30
-                while not _waiting_on_a_lock(second_pid) and time.monotonic() < deadline:
+                while not waiting_on_a_lock(second_pid) and time.monotonic() < deadline:
                     time.sleep(0.05)
 
         try:

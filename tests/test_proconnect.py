@@ -393,29 +393,17 @@ def test_a_userinfo_about_someone_else_is_refused(client, proconnect, manager):
     assert manager.proconnect_sub is None
 
 
-def test_an_unsigned_userinfo_is_refused(client, proconnect, manager):
+@pytest.mark.parametrize(
+    "mode",
+    [
+        pytest.param("userinfo-unsigned", id="an unsigned userinfo"),
+        pytest.param("other-audience", id="an ID token for another service"),
+        pytest.param("expire", id="an expired ID token"),
+    ],
+)
+def test_a_token_that_does_not_prove_the_identity_is_refused(client, proconnect, manager, mode):
     sub = identity(proconnect, manager.email)
-    proconnect.set_id_token_mode("userinfo-unsigned")
-
-    response = log_in(client, proconnect, sub)
-
-    assert response.url == reverse("login")
-    assert logged_in_user(client) is None
-
-
-def test_an_id_token_for_another_service_is_refused(client, proconnect, manager):
-    sub = identity(proconnect, manager.email)
-    proconnect.set_id_token_mode("other-audience")
-
-    response = log_in(client, proconnect, sub)
-
-    assert response.url == reverse("login")
-    assert logged_in_user(client) is None
-
-
-def test_an_expired_id_token_is_refused(client, proconnect, manager):
-    sub = identity(proconnect, manager.email)
-    proconnect.set_id_token_mode("expire")
+    proconnect.set_id_token_mode(mode)
 
     response = log_in(client, proconnect, sub)
 

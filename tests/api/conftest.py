@@ -1,9 +1,25 @@
 import datetime
+import os
 
 import pytest
 
 from mesads.ads.models import ADS, Driver
 from mesads.api.models import APIKey, Profile
+
+# Production's shared cache, for the tests that run the counters on it.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _redis_up() -> bool:
+    try:
+        import redis
+
+        return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except Exception:
+        return False
+
+
+needs_redis = pytest.mark.skipif(not _redis_up(), reason="needs Redis (TEST_REDIS_URL)")
 
 
 @pytest.fixture

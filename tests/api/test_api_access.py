@@ -5,7 +5,6 @@ sees a holder's phone or e-mail; every error is a JSON body with a code and a me
 """
 
 import datetime
-import os
 import uuid
 
 import pytest
@@ -16,6 +15,8 @@ from django.utils import timezone
 
 from mesads.ads.models import ADS, Driver
 from mesads.api.models import APIKeyUsage, Profile
+
+from .conftest import REDIS_URL, needs_redis
 
 pytestmark = pytest.mark.django_db
 
@@ -205,25 +206,10 @@ def test_the_complete_profile_gets_the_contact_but_never_the_notes(api, make_key
 # --- counting -------------------------------------------------------------------------------
 
 
-def _redis_up() -> bool:
-    try:
-        import redis
-
-        return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except Exception:
-        return False
-
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
 @pytest.fixture(
     params=[
         "database",
-        pytest.param(
-            "redis",
-            marks=pytest.mark.skipif(not _redis_up(), reason="needs Redis (TEST_REDIS_URL)"),
-        ),
+        pytest.param("redis", marks=needs_redis),
     ]
 )
 def shared_cache(request, settings):

@@ -21,19 +21,25 @@ USAGE_FORMSET = {
 }
 
 
+def key_form(departement, **fields) -> dict:
+    """The admin's form of a le.taxi key limited to ``departement``."""
+    return {
+        "organisation": "le.taxi",
+        "name": "Production",
+        "scope": APIKey.Scope.DEPARTEMENTS,
+        "departements": [departement.pk],
+        "profile": Profile.LE_TAXI,
+        "rate_limit": "600",
+        **USAGE_FORMSET,
+        **fields,
+    }
+
+
 def test_staff_create_a_key_shown_once_then_revoke_it(client, api, staff, gard, complete_ads):
     client.force_login(staff)
     response = client.post(
         reverse("admin:api_apikey_add"),
-        {
-            "organisation": "le.taxi",
-            "name": "Production",
-            "scope": APIKey.Scope.DEPARTEMENTS,
-            "departements": [gard.pk],
-            "profile": Profile.LE_TAXI,
-            "rate_limit": "600",
-            **USAGE_FORMSET,
-        },
+        key_form(gard),
     )
     assert response.status_code == 302, response.context["adminform"].errors
     (message,) = [m for m in map(str, get_messages(response.wsgi_request)) if "La clé" in m]
@@ -49,16 +55,7 @@ def test_staff_create_a_key_shown_once_then_revoke_it(client, api, staff, gard, 
 
     response = client.post(
         reverse("admin:api_apikey_change", args=[key.pk]),
-        {
-            "organisation": "le.taxi",
-            "name": "Production",
-            "scope": APIKey.Scope.DEPARTEMENTS,
-            "departements": [gard.pk],
-            "profile": Profile.LE_TAXI,
-            "rate_limit": "600",
-            "revoked": "on",
-            **USAGE_FORMSET,
-        },
+        key_form(gard, revoked="on"),
     )
     assert response.status_code == 302
     key.refresh_from_db()

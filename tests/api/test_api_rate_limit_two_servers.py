@@ -16,24 +16,16 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import REDIS_URL, needs_redis
+
 BASE_DIR = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 LIMIT = 6
-
-
-def _redis_up() -> bool:
-    try:
-        import redis
-
-        return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except Exception:
-        return False
 
 
 CACHES = [
     pytest.param(
         "redis",
-        marks=pytest.mark.skipif(not _redis_up(), reason="needs Redis (TEST_REDIS_URL)"),
+        marks=needs_redis,
     ),
     "database",
 ]
