@@ -46,6 +46,22 @@ def _commune_authority(code: str, name: str, departement: Departement) -> Author
 
 
 @pytest.fixture
+def paris_prefecture(db) -> Authority:
+    """The Préfecture de police: the authority of Paris's ADS, with no commune of its own
+    (its ADS are attached to the chef-lieu, 75056)."""
+    paris = Departement.objects.create(code="75", name="Paris", chef_lieu_code="75056")
+    Commune.objects.create(
+        insee_code="75056", type=Commune.Type.ACTUELLE, name="Paris", departement=paris
+    )
+    return Authority.objects.create(
+        type=Authority.Type.PREFECTURE,
+        name="Préfecture de police",
+        prefecture=paris,
+        departement=paris,
+    )
+
+
+@pytest.fixture
 def nimes(gard) -> Authority:
     return _commune_authority("30189", "Nîmes", gard)
 

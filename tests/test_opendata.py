@@ -24,7 +24,7 @@ from django.utils import timezone
 from mesads.ads.models import ADS, Authority, Driver
 from mesads.api.representation import insee_code
 from mesads.core import daily
-from mesads.geo.models import Commune, Departement
+from mesads.geo.models import Commune
 from mesads.opendata import datasets, publication
 from mesads.opendata.models import Publication
 
@@ -500,15 +500,8 @@ def test_with_an_s3_bucket_the_files_go_to_it_and_are_streamed_from_it(
     assert b"E-1" in content
 
 
-def test_a_prefecture_s_ads_is_attached_to_the_chef_lieu_as_in_the_api(db):
-    paris = Departement.objects.create(code="75", name="Paris", chef_lieu_code="75056")
-    prefecture = Authority.objects.create(
-        type=Authority.Type.PREFECTURE,
-        name="Préfecture de police",
-        prefecture=paris,
-        departement=paris,
-    )
-    ads = ADS.objects.create(authority=prefecture, number="12345")
+def test_a_prefecture_s_ads_is_attached_to_the_chef_lieu_as_in_the_api(paris_prefecture):
+    ads = ADS.objects.create(authority=paris_prefecture, number="12345")
     publication.publish()
 
     [row] = rows(stored("ads"))

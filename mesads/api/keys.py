@@ -166,6 +166,10 @@ def _rate_name(key: APIKey, window: int) -> str:
     return f"api:rate:{key.prefix}:{window}"
 
 
+def _flush_due_name(key: APIKey) -> str:
+    return f"api:flush-due:{key.prefix}"
+
+
 def _redis():
     """A client of the shared cache's Redis, or None when the cache is the database's."""
     config = settings.CACHES["default"]
@@ -194,14 +198,14 @@ def record_call(key: APIKey, window: int) -> int:
     if client is None:
         _increment(_count_name(key.pk, day), COUNT_TIMEOUT)
         calls = _increment(_rate_name(key, window), RATE_WINDOW * 2)
-        flush_due = cache.add(f"api:flush-due:{key.prefix}", 1, timeout=FLUSH_EVERY)
+        flush_due = cache.add(_flush_due_name(key), 1, timeout=FLUSH_EVERY)
     else:
         count, rate, due = (
             cache.make_and_validate_key(name)
             for name in (
                 _count_name(key.pk, day),
                 _rate_name(key, window),
-                f"api:flush-due:{key.prefix}",
+                _flush_due_name(key),
             )
         )
         with client.pipeline(transaction=False) as pipe:

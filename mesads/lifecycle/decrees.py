@@ -170,7 +170,7 @@ def ads_context(ads: ADS, transfer: Transfer | None = None) -> dict[str, Any]:
             "cessionnaire_nom": transfer.buyer_name if transfer else BLANK,
             "cessionnaire_siret": siret_text(transfer.buyer_siret) if transfer else BLANK,
             "date_cession": long_date(transfer.date if transfer else None),
-            "cession_exception": exception_text(transfer),
+            "cession_exception": transfer.exception_phrase if transfer else "",
             "cession_fondement": transfer_grounds(transfer),
             "visas": visas,
         }
@@ -184,14 +184,6 @@ REGISTER_VISA = (
     "Vu le registre des transactions tenu en application de l’article L. 3121-4 du code "
     "des transports ;"
 )
-
-
-def exception_text(transfer: Transfer | None) -> str:
-    """« inaptitude définitive du titulaire »: the L. 3121-3 case, or nothing."""
-    if transfer is None or not transfer.exception:
-        return ""
-    label = transfer.get_exception_display()
-    return label[0].lower() + label[1:]
 
 
 def presentation_visa(transfer: Transfer) -> str:
@@ -209,7 +201,7 @@ def presentation_visa(transfer: Transfer) -> str:
     return (
         f"Vu la présentation d’un successeur par {by}, sans condition de durée "
         "d’exploitation, en application de l’article L. 3121-3 du code des transports, au "
-        f"titre de l’exception : {exception_text(transfer)} ;"
+        f"titre de l’exception : {transfer.exception_phrase} ;"
     )
 
 
@@ -218,7 +210,7 @@ def transfer_grounds(transfer: Transfer | None) -> str:
     if transfer is not None and transfer.exception:
         return (
             "des articles L. 3121-2 et L. 3121-3 du code des transports, sans condition de "
-            f"durée d’exploitation ({exception_text(transfer)})"
+            f"durée d’exploitation ({transfer.exception_phrase})"
         )
     return "de l’article L. 3121-2 du code des transports"
 

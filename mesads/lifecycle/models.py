@@ -306,6 +306,13 @@ class Transfer(models.Model):
         if errors:
             raise ValidationError(errors)
 
+    @property
+    def exception_phrase(self) -> str:
+        """The L. 3121-3 case inside a sentence (« inaptitude définitive du titulaire »),
+        or nothing."""
+        label = self.get_exception_display() if self.exception else ""
+        return label[:1].lower() + label[1:]
+
     def last_transfer_date(self) -> datetime.date | None:
         """When the current holder acquired the ADS by a transfer, if they did."""
         recorded = (

@@ -64,7 +64,7 @@ def transfer_comment(transfer: Transfer) -> str:
     """What the ADS's history says of the transfer, and of its exception if any."""
     comment = TRANSFER_COMMENT.format(buyer=transfer.buyer_name)
     if transfer.exception:
-        comment += EXCEPTION_COMMENT.format(exception=transfer.get_exception_display().lower())
+        comment += EXCEPTION_COMMENT.format(exception=transfer.exception_phrase)
     return comment
 
 

@@ -306,13 +306,21 @@ class Application(models.Model):
             self.clean_values()
         except ValidationError as error:
             errors = error.update_error_dict(errors)
+        try:
+            self.check_list()
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
+    def check_list(self) -> None:
+        """The rules against the rest of the list: a number and an applicant's card once."""
+        errors: dict[str, list[str]] = {}
         if self.authority_id:
             if self.number and self.number_is_taken():
-                errors.setdefault("number", []).append(NUMBER_TAKEN.format(number=self.number))
+                errors["number"] = [NUMBER_TAKEN.format(number=self.number)]
             if self.is_active and self.card_number and self.card_is_taken():
-                errors.setdefault("card_number", []).append(
-                    CARD_TAKEN.format(card=self.card_number)
-                )
+                errors["card_number"] = [CARD_TAKEN.format(card=self.card_number)]
         if errors:
             raise ValidationError(errors)
 

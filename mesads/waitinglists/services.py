@@ -5,7 +5,6 @@ import datetime
 from dataclasses import dataclass, field
 
 import reversion
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -13,7 +12,7 @@ from mesads.ads.forms import ADSForm, DriverFormSet
 from mesads.ads.models import ADS, Authority, Driver
 from mesads.ads.services import save_ads
 
-from .models import CARD_TAKEN, NUMBER_TAKEN, Application
+from .models import Application
 
 
 def _revision(user, comment: str) -> None:
@@ -74,14 +73,8 @@ def update_application(application: Application, user, comment: str = "") -> App
             application.save()
             _revision(user, comment or "Modification de la demande")
     except IntegrityError:
-        errors = {}
-        if application.is_active and application.card_is_taken():
-            errors["card_number"] = [CARD_TAKEN.format(card=application.card_number)]
-        if application.number_is_taken():
-            errors["number"] = [NUMBER_TAKEN.format(number=application.number)]
-        if not errors:
-            raise
-        raise ValidationError(errors) from None
+        application.check_list()  # the form's own message, now that the row is there
+        raise
     return application
 
 

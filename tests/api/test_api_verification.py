@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from mesads.ads.models import ADS, Authority
 from mesads.api.models import Profile
-from mesads.geo.models import Airport, Commune, Departement
+from mesads.geo.models import Airport
 
 pytestmark = pytest.mark.django_db
 
@@ -96,18 +96,8 @@ def test_an_epci_ads_is_found_by_the_insee_code_of_its_commune(
     assert answer["renouvellement_en_retard"] is True
 
 
-def test_a_prefecture_de_police_ads_is_found_by_the_code_of_paris(api, le_taxi):
-    paris_dept = Departement.objects.create(code="75", name="Paris", chef_lieu_code="75056")
-    Commune.objects.create(
-        insee_code="75056", type=Commune.Type.ACTUELLE, name="Paris", departement=paris_dept
-    )
-    prefecture = Authority.objects.create(
-        type=Authority.Type.PREFECTURE,
-        name="Préfecture de police",
-        prefecture=paris_dept,
-        departement=paris_dept,
-    )
-    ads = ADS.objects.create(authority=prefecture, number="12345")
+def test_a_prefecture_de_police_ads_is_found_by_the_code_of_paris(api, le_taxi, paris_prefecture):
+    ads = ADS.objects.create(authority=paris_prefecture, number="12345")
     answer = api(VERIFY, le_taxi, insee="75056", numero="12345").json()
     assert answer["ads"]["id"] == ads.pk
     assert answer["ads"]["insee"] == "75056"
