@@ -123,3 +123,33 @@ def test_the_worker_refuses_the_immediate_backend():
     assert result.returncode != 0
     assert "TASKS_BACKEND=database" in result.stderr
     assert time.monotonic() - started < 30
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_refreshes_the_key_figures_the_page_served_stale(
+    client, settings, tmp_path, nimes
+):
+    """Production's path for « Chiffres clés »: the page answers with the figures it has and
+    queues their refresh; the real worker computes them into the cache every server reads
+    (here the database's cache table, shared with the worker process)."""
+    from django.core.cache import cache
+    from django.urls import reverse
+
+    from mesads.stats import current
+
+    settings.TASKS = DATABASE_BACKEND
+    cache.clear()
+    first = current.current_key_figures()  # nothing cached yet: computed at once
+    ADS.objects.create(authority=nimes, number="K-1")
+    cache.delete(current.FRESH_KEY)  # five minutes later
+
+    assert client.get(reverse("stats:key_figures")).status_code == 200
+    assert cache.get(current.FIGURES_KEY) == first  # answered with what it had
+
+    result = run_worker(_worker_env(Path(settings.MEDIA_ROOT), tmp_path))
+
+    assert result.returncode == 0, result.stderr
+    refreshed = cache.get(current.FIGURES_KEY)
+    assert refreshed.national.ads_total == first.national.ads_total + 1
+    cache.clear()
