@@ -7,4 +7,5 @@ class ApiConfig(AppConfig):
     verbose_name = "API de réutilisation"
 
     def ready(self) -> None:
-        from . import schema  # noqa: F401  (registers the key scheme with drf-spectacular)
+        # Registers the key scheme with drf-spectacular; connects the cached keys' signals.
+        from . import keys, schema  # noqa: F401

@@ -22,6 +22,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
@@ -35,6 +37,7 @@ RATE_WINDOW = 60  # seconds
 FLUSH_EVERY = 60  # seconds between two writes of a key's count
 # The cache keeps a day's count two days: the daily step flushes yesterday's.
 COUNT_TIMEOUT = 2 * 24 * 3600
+KEY_CACHE_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -73,13 +76,44 @@ def read_key(request) -> str | None:
     return request.META.get("HTTP_X_API_KEY", "").strip() or None
 
 
+def _key_name(prefix: str) -> str:
+    return f"api:key:{prefix}"
+
+
+def lookup_key(prefix: str) -> tuple[APIKey, frozenset[int] | None] | None:
+    """The key of ``prefix`` and the départements it reaches (None: national), from the
+    shared cache, else from the database and then cached: every call reads them, and
+    they change only in the admin. Saving, revoking or deleting a key, or changing its
+    départements, forgets the cached copy on every server at once (``forget_key``, on
+    the models' signals); KEY_CACHE_SECONDS bounds what any other change could leave."""
+    name = _key_name(prefix)
+    found = cache.get(name)
+    if found is None:
+        key = APIKey.objects.filter(prefix=prefix).first()
+        if key is None:
+            return None
+        departements = (
+            None
+            if key.scope == APIKey.Scope.NATIONAL
+            else frozenset(key.departements.values_list("pk", flat=True))
+        )
+        found = (key, departements)
+        cache.set(name, found, timeout=KEY_CACHE_SECONDS)
+    return found
+
+
+def forget_key(prefix: str) -> None:
+    cache.delete(_key_name(prefix))
+
+
 class APIKeyAuthentication(BaseAuthentication):
     def authenticate(self, request):
         raw = read_key(request)
         if raw is None:
             return None  # the permission answers 401 « clé manquante »
         prefix, _, _ = raw.partition(".")
-        key = APIKey.objects.filter(prefix=prefix).first() if prefix else None
+        found = lookup_key(prefix) if prefix else None
+        key, departements = found if found else (None, None)
         if key is None or not key.is_valid(raw):
             raise exceptions.AuthenticationFailed(
                 "Clé d’API inconnue : vérifiez qu’elle a été copiée en entier.",
@@ -95,11 +129,6 @@ class APIKeyAuthentication(BaseAuthentication):
                 "Cette clé d’API a expiré : demandez-en une nouvelle à l’équipe nationale.",
                 code="cle_expiree",
             )
-        departements = (
-            None
-            if key.scope == APIKey.Scope.NATIONAL
-            else frozenset(key.departements.values_list("pk", flat=True))
-        )
         return (AnonymousUser(), Caller(key, departements))
 
     def authenticate_header(self, request) -> str:
@@ -260,3 +289,20 @@ def flush_usage(today: datetime.date) -> str:
             if pending_calls(key_id, day):
                 written += flush_key(key_id, day, in_request=False)
     return f"{written} appel(s) à l’API comptabilisé(s)"
+
+
+# --- the cached keys follow the admin -------------------------------------------------
+
+
+@receiver(post_save, sender=APIKey, dispatch_uid="api-key-saved")
+@receiver(post_delete, sender=APIKey, dispatch_uid="api-key-deleted")
+def _key_changed(sender, instance: APIKey, **kwargs) -> None:
+    forget_key(instance.prefix)
+
+
+@receiver(m2m_changed, sender=APIKey.departements.through, dispatch_uid="api-key-departements")
+def _key_departements_changed(sender, instance, action: str, **kwargs) -> None:
+    # Only from the key's side: the départements have no manager of their keys
+    # (related_name="+").
+    if action.startswith("post_"):
+        forget_key(instance.prefix)

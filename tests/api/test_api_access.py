@@ -255,6 +255,32 @@ def test_a_key_over_its_limit_gets_429_with_retry_after(api, make_key, complete_
     assert 1 <= int(response["Retry-After"]) <= 61
 
 
+def _key_queries(api, raw, **params) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        api(VERIFY, raw, **params)
+    return [q["sql"] for q in queries.captured_queries if "api_apikey" in q["sql"]]
+
+
+def test_a_key_is_read_from_the_shared_cache_and_follows_the_admin_at_once(
+    api, make_key, gard, herault, complete_ads, montpellier_ads, shared_cache
+):
+    """Every call reads its key from the cache all servers share, not the database; a
+    change in the admin (départements, revocation) holds from the next call on."""
+    raw, key = make_key(Profile.LE_TAXI, gard)
+    nimes_12 = {"insee": "30189", "numero": "12"}
+    montpellier_3 = {"insee": "34172", "numero": "3"}
+    assert api(VERIFY, raw, **nimes_12).json()["trouvee"] is True
+    assert _key_queries(api, raw, **nimes_12) == []
+
+    key.departements.set([herault])
+    assert api(VERIFY, raw, **nimes_12).status_code == 404
+    assert api(VERIFY, raw, **montpellier_3).json()["trouvee"] is True
+
+    key.revoked = True
+    key.save()
+    assert _error(api(VERIFY, raw, **montpellier_3), 403)["erreur"] == "cle_revoquee"
+
+
 def _register_queries(api, raw, url, **params) -> int:
     """The SQL queries of one call, the cache's aside (without REDIS_URL the cache is a
     table, and its rate-limit window may be created or found depending on the minute)."""

@@ -4,6 +4,8 @@ the plate and the driver's card in whatever spelling the operator typed."""
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from mesads.ads.models import ADS, Authority
@@ -149,3 +151,34 @@ def test_an_airport_ads_is_found_by_the_code_of_a_commune_of_its_departement(
     assert answer["ads"]["gestionnaire"] == {"id": authority.pk, "type": "airport"}
     # A commune of another département does not find it.
     assert api(VERIFY, le_taxi, insee="34172", numero="A1").json()["trouvee"] is False
+
+
+def test_the_verified_ads_reads_as_the_register_gives_it_everywhere(
+    api, make_key, complete_ads, nimes_metropole, nimes, paris_prefecture
+):
+    """The verification builds its answer from its own queries: the ADS it returns is the
+    one the detail endpoint gives, field for field, for a commune's ADS with its holder
+    and drivers, an EPCI's ADS used in a commune, and a Paris ADS."""
+    raw = make_key(Profile.COMPLET)[0]
+    epci_ads = ADS.objects.create(
+        authority=nimes_metropole, number="5", commune=nimes.commune, in_use=False
+    )
+    paris_ads = ADS.objects.create(authority=paris_prefecture, number="75-1")
+    for insee, ads in (("30189", complete_ads), ("30189", epci_ads), ("75056", paris_ads)):
+        answer = api(VERIFY, raw, insee=insee, numero=ads.number).json()
+        detail = api(reverse("api:ads_detail", args=[ads.pk]), raw).json()
+        assert answer["ads"] == detail, ads.number
+
+
+def test_a_verification_is_three_queries_once_the_key_is_cached(api, le_taxi, complete_ads):
+    params = {"insee": "30189", "numero": "12", "immatriculation": "AB123CD"}
+    api(VERIFY, le_taxi, **params)
+    with CaptureQueriesContext(connection) as queries:
+        assert api(VERIFY, le_taxi, **params).json()["immatriculation_concorde"] is True
+    register = [
+        q["sql"]
+        for q in queries.captured_queries
+        if "mesads_cache" not in q["sql"] and "SAVEPOINT" not in q["sql"]
+    ]
+    # The commune and its authorities, the ADS with what it reads of them, its drivers.
+    assert len(register) == 3, register
