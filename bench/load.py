@@ -4,7 +4,8 @@
     DURATION=5 .venv/bin/python bench/load.py [--tree /path/to/checkout] [--only paris]
 
 Starts gunicorn as in production (the tree's gunicorn.conf.py when it has one, explicit
-flags otherwise; MESADS_PRODUCTION=true, a throw-away SECRET_KEY, 3 sync workers) on the
+flags otherwise; MESADS_PRODUCTION=true, a throw-away SECRET_KEY, Redis as the shared
+cache (REDIS_URL, default redis://127.0.0.1:6379/0), 3 sync workers) on the
 PostgreSQL database mesads_bench with the 60,000-ADS register (built by bench/pages.py
 if missing), logs the personas in (sessions written to the database), then drives the
 server from a second process on loopback with wrk (installed from Debian's packages if
@@ -28,6 +29,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -44,6 +46,9 @@ PRODUCTION_ENV = {
     "DATABASE_URL": os.environ.get(
         "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mesads_bench"
     ),
+    # Production's shared cache (sessions, the API's counters), under this run's prefix.
+    "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+    "CACHE_KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", f"bench-load-{uuid.uuid4().hex[:8]}"),
 }
 os.environ.update(PRODUCTION_ENV)
 sys.path.insert(0, str(BASE_DIR / "bench"))

@@ -1,18 +1,23 @@
 """The register's lists render what they did, with less template work per row: the
 filters through the flat widget templates, the badges from one tag, the row links
-without walking the URL resolver per row (issue 9, point 4)."""
+without walking the URL resolver per row, every {% url %} and the empty filters
+rendered once per process (issue 9, point 4)."""
 
 import datetime
 import gc
 import re
 
+import pytest
+from django.template import Context, Engine, Template
 from django.test.utils import override_script_prefix
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from mesads.ads.filters import ADSFilterForm
 from mesads.ads.models import ADS
 from mesads.ads.templatetags.ads_badges import ads_badges
+from mesads.ads.templatetags.ads_rows import ads_row
+from mesads.core.templatetags.memo_url import MemoURLNode
 from mesads.core.templatetags.pk_urls import pk_url
 from mesads.core.warmup import warm_up_and_freeze
 
@@ -89,3 +94,80 @@ def test_an_app_server_sets_what_it_loaded_aside_from_the_garbage_collector():
         assert gc.get_freeze_count() > 10_000
     finally:
         gc.unfreeze()
+
+
+# --- URLs and empty filters, rendered once per process ---------------------------------
+
+
+def _with_djangos_url_tag(source: str, context: dict) -> str:
+    """``source`` rendered by Django's own {% url %} (the engine without our builtin)."""
+    return Engine(builtins=[]).from_string(source).render(Context(context))
+
+
+def test_the_url_tag_gives_what_djangos_gives(complete_ads, rf):
+    sources = [
+        "{% url 'home' %}",
+        "{% url 'ads:detail' ads.pk %}",
+        "{% url 'ads:detail' ads_id=ads.pk %}",
+        "{% url 'ads:list' authority %}",  # an object: Django's tag reverses str(object)
+        "{% url 'api:documentation' as doc %}[{{ doc }}]",
+        "{% url 'does-not-exist' as missing %}[{{ missing }}]",
+    ]
+    context = {"ads": complete_ads, "authority": complete_ads.authority_id}
+    for source in sources:
+        template = Template(source)
+        assert isinstance(template.nodelist[0], MemoURLNode)
+        for _ in range(2):  # reversed, then from the cache
+            assert template.render(Context(context)) == _with_djangos_url_tag(source, context)
+    with override_script_prefix("/registre/"):
+        assert Template("{% url 'home' %}").render(Context()) == "/registre/"
+
+
+def test_an_unknown_url_name_still_fails_loudly():
+    with pytest.raises(NoReverseMatch):
+        Template("{% url 'does-not-exist' %}").render(Context())
+
+
+def test_empty_filters_render_once_and_as_a_fresh_form_does():
+    class Fresh(ADSFilterForm):
+        static_fields = False
+
+    for data in (None, {"page": "3"}, {"q": "Martin"}, {"exploitation": "nope"}):
+        for _ in range(2):  # rendered, then from the cache
+            ours, fresh = ADSFilterForm(data), Fresh(data)
+            for name in ours.fields:
+                assert ours[name].as_field_group() == fresh[name].as_field_group(), (data, name)
+    # A value or an error is the form's own, never a cached empty field.
+    assert 'value="Martin"' in ADSFilterForm({"q": "Martin"})["q"].as_field_group()
+    assert (
+        "fr-select-group--error"
+        in ADSFilterForm({"exploitation": "nope"})["exploitation"].as_field_group()
+    )
+
+
+# The row template the list included before the ads_row tag.
+ROW_TEMPLATE = """{% load ads_badges pk_urls %}<tr>
+  <th scope="row" class="mesads-nowrap"><a href="{% pk_url "ads:detail" ads.pk %}">ADS n° {{ ads.number }}</a></th>
+  <td>{{ ads.holder_name|default:"—" }}</td>
+  <td class="mesads-nowrap">{{ ads.vehicle_plate|default:"—" }}</td>
+  <td>{{ ads.creation_date|date:"d/m/Y"|default:"—" }}{% if ads.is_new_regime %} <span class="fr-badge fr-badge--sm fr-badge--blue-ecume">Nouvelle</span>{% endif %}</td>
+  <td>{% ads_badges ads renewal=True %}</td>
+</tr>
+"""  # noqa: E501
+
+
+def test_a_list_row_is_what_the_row_template_wrote(complete_ads):
+    template = Template(ROW_TEMPLATE)
+    variants = [
+        {},
+        {"holder_name": "", "vehicle_plate": "", "creation_date": None},
+        {"holder_name": "<Taxi & Fils>", "number": '12"b'},
+        {"creation_date": datetime.date(2015, 3, 1), "last_renewal_date": None},
+        {"creation_date": datetime.date(987, 1, 2)},
+        {"in_use": False, "deleted_at": timezone.now()},
+    ]
+    for changes in variants:
+        for name, value in changes.items():
+            setattr(complete_ads, name, value)
+        expected = template.render(Context({"ads": complete_ads}))
+        assert ads_row(complete_ads) == expected, changes

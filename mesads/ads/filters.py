@@ -10,6 +10,8 @@ from .models import ADSQuerySet
 class ADSFilterForm(SearchForm):
     """Search and filters of an authority's ADS list (GET parameters)."""
 
+    static_fields = True  # the same fields and choices for every authority and user
+
     q = forms.CharField(
         label="Rechercher",
         help_text="Numéro, titulaire, SIRET, immatriculation, conducteur ou carte professionnelle",

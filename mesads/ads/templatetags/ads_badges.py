@@ -25,27 +25,30 @@ CERTIFICATION = {
 }
 
 
-def _badge(label: str, classes: str) -> SafeString:
+def _badge(label: str, classes: str) -> str:
     return format_html('<p class="fr-badge {}">{}</p>', classes, label)
+
+
+# Every badge is one of a few fixed pieces of HTML: written once.
+DELETED = _badge("Supprimée", "fr-badge--error fr-badge--sm")
+IN_USE = _badge("Exploitée", "fr-badge--info fr-badge--sm fr-badge--no-icon")
+VACANT = _badge("Vacante", "fr-badge--warning fr-badge--sm")
+COMPLETE = _badge("Complète", "fr-badge--success fr-badge--sm")
+INCOMPLETE = _badge("À compléter", "fr-badge--new fr-badge--sm")
+ATTESTATION_BADGES = {status: _badge(*badge) for status, badge in ATTESTATION.items()}
+CERTIFICATION_BADGES = {status: _badge(*badge) for status, badge in CERTIFICATION.items()}
+RENEWAL_OVERDUE = _badge("Renouvellement dépassé", "fr-badge--warning fr-badge--sm")
 
 
 @register.simple_tag
 def ads_badges(ads, renewal: bool = False) -> SafeString:
     """``renewal``: also say when the renewal is overdue (the lists' status column)."""
-    badges = []
-    if ads.deleted_at:
-        badges.append(_badge("Supprimée", "fr-badge--error fr-badge--sm"))
-    if ads.in_use:
-        badges.append(_badge("Exploitée", "fr-badge--info fr-badge--sm fr-badge--no-icon"))
-    else:
-        badges.append(_badge("Vacante", "fr-badge--warning fr-badge--sm"))
-    if ads.is_complete:
-        badges.append(_badge("Complète", "fr-badge--success fr-badge--sm"))
-    else:
-        badges.append(_badge("À compléter", "fr-badge--new fr-badge--sm"))
-    badges.append(_badge(*ATTESTATION[ads.attestation_status]))
-    badges.append(_badge(*CERTIFICATION[ads.certification_status]))
+    badges = [DELETED] if ads.deleted_at else []
+    badges.append(IN_USE if ads.in_use else VACANT)
+    badges.append(COMPLETE if ads.is_complete else INCOMPLETE)
+    badges.append(ATTESTATION_BADGES[ads.attestation_status])
+    badges.append(CERTIFICATION_BADGES[ads.certification_status])
     html = "\n".join(badges) + "\n"
     if renewal and ads.is_renewal_overdue():
-        html += str(_badge("Renouvellement dépassé", "fr-badge--warning fr-badge--sm"))
+        html += RENEWAL_OVERDUE
     return mark_safe(html)  # noqa: S308 (built from format_html parts)
