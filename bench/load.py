@@ -16,7 +16,10 @@ a redirect to the login page included, plus socket errors), and the resident mem
 the gunicorn workers (sum of their RSS) at the start and end of the run.
 
 ``--tree`` serves another checkout (e.g. the commit before a change) against the same
-database, for before/after figures; the personas and URLs are computed here.
+database; ``--compare BEFORE`` serves both at once and runs each scenario ``--rounds``
+times on each, alternately, printing the median req/s and p99 of each and their ratio:
+before/after figures from the same run, which this machine's drift (up to 2× within
+minutes) does not skew. The personas and URLs are computed here.
 """
 
 import argparse
@@ -24,6 +27,7 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -207,7 +211,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        self.output.close()
+        if self.process:
+            self.output.close()
 
 
 def get(url: str, session: str | None) -> int:
@@ -275,6 +280,13 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--port", type=int, default=8031)
     parser.add_argument("--only", help="run the scenarios whose label contains this text")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        help="another checkout (before a change): both served at once, each scenario run "
+        "--rounds times on each, alternately, so that the machine's drift hits both alike",
+    )
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     tree = args.tree.resolve()
 
@@ -282,39 +294,86 @@ def main() -> None:
     plan = [s for s in scenarios() if not args.only or args.only.lower() in s[0].lower()]
     workdir = BASE_DIR / "var" / "bench-load"
     workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "gunicorn.log").unlink(missing_ok=True)
     script = workdir / "count.lua"
     script.write_text(WRK_SCRIPT)
-    server = Server(tree, args.port, args.workers, workdir / "gunicorn.log")
-    server.start()
-    base = f"http://127.0.0.1:{args.port}"
-    print(
-        f"Tree {tree}; gunicorn, {args.workers} workers; wrk -t{args.threads} "
-        f"-c{args.connections} -d{args.duration}s; {ADS.objects.count():,} ADS; log {server.log}"
-    )
+    trees = [args.compare.resolve(), tree] if args.compare else [tree]
+    servers = []
+    for index, served in enumerate(trees):
+        log = workdir / f"gunicorn-{index}.log"
+        log.unlink(missing_ok=True)
+        servers.append(Server(served, args.port + index, args.workers, log))
+    try:
+        for server in servers:
+            server.start()
+        print(
+            f"gunicorn, {args.workers} workers; wrk -t{args.threads} -c{args.connections} "
+            f"-d{args.duration}s; {ADS.objects.count():,} ADS"
+        )
+        if args.compare:
+            compare(wrk, script, plan, servers, args)
+        else:
+            single(wrk, script, plan, servers[0], args)
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def warm(server: Server, path: str, session: str, workers: int) -> bool:
+    base = f"http://127.0.0.1:{server.port}"
+    if get(base + path, session) != 200:
+        return False
+    for _ in range(2 * workers):  # every worker warm (imports, templates)
+        get(base + path, session)
+    return True
+
+
+def single(wrk: str, script: Path, plan, server: Server, args) -> None:
+    print(f"Tree {server.tree}; log {server.log}")
     print(
         f"{'scenario':<44} {'req/s':>7} {'p50':>8} {'p99':>8} {'errors':>7} "
         f"{'RSS start':>10} {'RSS end':>9}"
     )
-    try:
-        for label, session, path in plan:
-            status = get(base + path, session)
-            if status != 200:
-                print(f"{label:<44} answered {status}: skipped")
-                continue
-            for _ in range(2 * args.workers):  # every worker warm (imports, templates)
-                get(base + path, session)
-            rss_start = server.workers_rss_mib()
-            result = run_wrk(wrk, script, base + path, session, args)
-            rss_end = server.workers_rss_mib()
-            errors = result["failed"] + result["socket"]
-            print(
-                f"{label:<44} {result['rps']:7.1f} {result['p50']:6.1f}ms {result['p99']:6.1f}ms "
-                f"{errors:7} {rss_start:7.0f}MiB {rss_end:6.0f}MiB",
-                flush=True,
-            )
-    finally:
-        server.stop()
+    for label, session, path in plan:
+        if not warm(server, path, session, args.workers):
+            print(f"{label:<44} did not answer 200: skipped")
+            continue
+        rss_start = server.workers_rss_mib()
+        result = run_wrk(wrk, script, f"http://127.0.0.1:{server.port}{path}", session, args)
+        rss_end = server.workers_rss_mib()
+        errors = result["failed"] + result["socket"]
+        print(
+            f"{label:<44} {result['rps']:7.1f} {result['p50']:6.1f}ms {result['p99']:6.1f}ms "
+            f"{errors:7} {rss_start:7.0f}MiB {rss_end:6.0f}MiB",
+            flush=True,
+        )
+
+
+def compare(wrk: str, script: Path, plan, servers: list[Server], args) -> None:
+    """Median req/s and p99 of each tree over the rounds, base first."""
+    before, after = servers
+    print(f"Before: {before.tree}\nAfter:  {after.tree}")
+    print(
+        f"{'scenario':<44} {'req/s before':>13} {'after':>7} {'ratio':>6} "
+        f"{'p99 before':>11} {'after':>8} {'errors':>7}"
+    )
+    for label, session, path in plan:
+        if not all(warm(server, path, session, args.workers) for server in servers):
+            print(f"{label:<44} did not answer 200: skipped")
+            continue
+        results = {0: [], 1: []}
+        for round_ in range(args.rounds):
+            order = (0, 1) if round_ % 2 == 0 else (1, 0)
+            for index in order:
+                url = f"http://127.0.0.1:{servers[index].port}{path}"
+                results[index].append(run_wrk(wrk, script, url, session, args))
+        rps = [statistics.median(r["rps"] for r in results[i]) for i in (0, 1)]
+        p99 = [statistics.median(r["p99"] for r in results[i]) for i in (0, 1)]
+        errors = sum(r["failed"] + r["socket"] for i in (0, 1) for r in results[i])
+        print(
+            f"{label:<44} {rps[0]:13.1f} {rps[1]:7.1f} {rps[1] / rps[0]:5.2f}× "
+            f"{p99[0]:9.1f}ms {p99[1]:6.1f}ms {errors:7}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
