@@ -123,6 +123,13 @@ def test_the_url_tag_gives_what_djangos_gives(complete_ads, rf):
         assert Template("{% url 'home' %}").render(Context()) == "/registre/"
 
 
+def test_the_url_tag_forgets_its_urls_when_the_urlconf_changes(settings):
+    assert Template("{% url 'home' %}").render(Context()) == "/"
+    settings.ROOT_URLCONF = "tests.test_error_page"  # no page named « home » there
+    with pytest.raises(NoReverseMatch):
+        Template("{% url 'home' %}").render(Context())
+
+
 def test_an_unknown_url_name_still_fails_loudly():
     with pytest.raises(NoReverseMatch):
         Template("{% url 'does-not-exist' %}").render(Context())

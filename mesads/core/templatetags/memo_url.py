@@ -11,6 +11,8 @@ than text and integers (an object, a lazy string) go to Django's tag unchanged.
 import functools
 
 from django import template
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.template import defaulttags
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.html import conditional_escape
@@ -25,6 +27,13 @@ def cached_reverse(
     name: str, args: tuple, kwargs: tuple, urlconf, script_prefix: str, current_app
 ) -> str:
     return reverse(name, urlconf=urlconf, args=args, kwargs=dict(kwargs), current_app=current_app)
+
+
+@receiver(setting_changed, dispatch_uid="memo-url-urlconf")
+def _urlconf_changed(setting: str, **kwargs) -> None:
+    """As Django forgets its resolvers when ROOT_URLCONF changes (tests), so does this."""
+    if setting == "ROOT_URLCONF":
+        cached_reverse.cache_clear()
 
 
 def _plain(value) -> bool:
