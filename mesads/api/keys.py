@@ -38,6 +38,8 @@ FLUSH_EVERY = 60  # seconds between two writes of a key's count
 # The cache keeps a day's count two days: the daily step flushes yesterday's.
 COUNT_TIMEOUT = 2 * 24 * 3600
 KEY_CACHE_SECONDS = 60
+# A key's prefix is 8 letters and digits (djangorestframework-api-key's generator).
+PREFIX_MAX_LENGTH = 16
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,8 @@ def lookup_key(prefix: str) -> tuple[APIKey, frozenset[int] | None] | None:
     they change only in the admin. Saving, revoking or deleting a key, or changing its
     départements, forgets the cached copy on every server at once (``forget_key``, on
     the models' signals); KEY_CACHE_SECONDS bounds what any other change could leave."""
+    if not (prefix.isascii() and prefix.isalnum() and len(prefix) <= PREFIX_MAX_LENGTH):
+        return None  # not one of ours (letters and digits): no cache key made of it
     name = _key_name(prefix)
     found = cache.get(name)
     if found is None:

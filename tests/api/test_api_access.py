@@ -48,6 +48,7 @@ def test_a_wrong_key_gets_401(api, make_key, complete_ads):
         "message": "Clé d’API inconnue : vérifiez qu’elle a été copiée en entier.",
     }
     assert _error(api(LIST, "n'importe-quoi"), 401)["erreur"] == "cle_inconnue"
+    assert _error(api(LIST, "x" * 300 + "." + raw), 401)["erreur"] == "cle_inconnue"
 
 
 def test_a_revoked_key_gets_403(api, make_key, complete_ads):
