@@ -11,6 +11,11 @@ def psql(*args: str) -> str:
 
 
 def ensure_database(url: str | None = None) -> None:
-    name = (url or os.environ["DATABASE_URL"]).rsplit("/", 1)[-1]
+    """The database of ``url`` (default DATABASE_URL), created if missing; nothing to do
+    for SQLite."""
+    url = url or os.environ["DATABASE_URL"]
+    if not url.startswith("postgres"):
+        return
+    name = url.rsplit("/", 1)[-1]
     if not psql("-tAc", f"SELECT 1 FROM pg_database WHERE datname='{name}'").strip():
         psql("-qc", f'CREATE DATABASE "{name}"')

@@ -45,10 +45,7 @@ CASES = {
 }
 MEMORY_LIMIT_MB = 150
 
-
-def psql(*args: str) -> str:
-    command = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1", *args]
-    return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
+import benchdb  # noqa: E402  (bench/benchdb.py)
 
 
 def database_name() -> str | None:
@@ -62,10 +59,8 @@ def ensure_database(recreate: bool = False) -> None:
         return
     if recreate:
         print(f"Schema out of date: dropping and creating {name} again…", flush=True)
-        psql("-qc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', "postgres")
-    exists = psql("-tAc", f"SELECT 1 FROM pg_database WHERE datname='{name}'", "postgres")
-    if not exists:
-        psql("-qc", f'CREATE DATABASE "{name}"', "postgres")
+        benchdb.psql("-qc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    benchdb.ensure_database()
 
 
 def prepare() -> None:

@@ -44,19 +44,7 @@ def database_url(size: int, base: str | None = None) -> str:
     return base if size == TARGET_ADS else f"{base}_{size // 1000}k"
 
 
-def _psql(*args: str) -> str:
-    command = ["psql", "-h", "127.0.0.1", "-U", "postgres", *args, "postgres"]
-    return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
-
-
-def ensure_database(url: str | None = None) -> None:
-    url = url or os.environ["DATABASE_URL"]
-    if not url.startswith("postgres"):
-        return
-    name = url.rsplit("/", 1)[-1]
-    if not _psql("-tAc", f"SELECT 1 FROM pg_database WHERE datname='{name}'"):
-        _psql("-qc", f'CREATE DATABASE "{name}"')
-
+from benchdb import ensure_database  # noqa: E402  (bench/benchdb.py)
 
 ensure_database()
 

@@ -17,7 +17,8 @@ from mesads.ads.filters import ADSFilterForm
 from mesads.ads.models import ADS
 from mesads.ads.templatetags.ads_badges import ads_badges
 from mesads.ads.templatetags.ads_rows import ads_row
-from mesads.core.templatetags.memo_url import MemoURLNode
+from mesads.core.forms import EMPTY_FIELDS
+from mesads.core.templatetags.memo_url import MemoURLNode, cached_reverse
 from mesads.core.templatetags.pk_urls import pk_url
 from mesads.core.warmup import warm_up_and_freeze
 
@@ -114,11 +115,14 @@ def test_the_url_tag_gives_what_djangos_gives(complete_ads, rf):
         "{% url 'does-not-exist' as missing %}[{{ missing }}]",
     ]
     context = {"ads": complete_ads, "authority": complete_ads.authority_id}
+    hits = cached_reverse.cache_info().hits
     for source in sources:
         template = Template(source)
         assert isinstance(template.nodelist[0], MemoURLNode)
         for _ in range(2):  # reversed, then from the cache
             assert template.render(Context(context)) == _with_djangos_url_tag(source, context)
+    # The second rendering of each plain URL came from the cache, not the resolver.
+    assert cached_reverse.cache_info().hits - hits >= 4
     with override_script_prefix("/registre/"):
         assert Template("{% url 'home' %}").render(Context()) == "/registre/"
 
@@ -144,6 +148,10 @@ def test_empty_filters_render_once_and_as_a_fresh_form_does():
             ours, fresh = ADSFilterForm(data), Fresh(data)
             for name in ours.fields:
                 assert ours[name].as_field_group() == fresh[name].as_field_group(), (data, name)
+    # The empty fields of ADSFilterForm were rendered once and kept; Fresh's never are.
+    kept = {key[:2] for key in EMPTY_FIELDS}
+    assert (ADSFilterForm, "exploitation") in kept
+    assert not any(form is Fresh for form, _ in kept)
     # A value or an error is the form's own, never a cached empty field.
     assert 'value="Martin"' in ADSFilterForm({"q": "Martin"})["q"].as_field_group()
     assert (

@@ -31,15 +31,15 @@ class SearchBoundField(DsfrBoundField):
             return super().as_field_group()
         # An empty value still shows: "" selects the empty option, None none.
         key = (type(form), self.html_name, self.auto_id, repr(value))
-        html = _EMPTY_FIELDS.get(key)
+        html = EMPTY_FIELDS.get(key)
         if html is None:
-            html = _EMPTY_FIELDS[key] = super().as_field_group()
+            html = EMPTY_FIELDS[key] = super().as_field_group()
         return html
 
 
 # (form class, name, id, empty value) -> the field's HTML; a few per field of the forms
 # that declare static_fields.
-_EMPTY_FIELDS: dict[tuple, str] = {}
+EMPTY_FIELDS: dict[tuple, str] = {}
 
 
 class SearchForm(DsfrBaseForm):

@@ -22,6 +22,17 @@ def _redis_up() -> bool:
 needs_redis = pytest.mark.skipif(not _redis_up(), reason="needs Redis (TEST_REDIS_URL)")
 
 
+def register_sql(queries) -> list[str]:
+    """The SQL a call ran on the register, from a CaptureQueriesContext: the cache's table
+    (the shared cache without REDIS_URL, whose rate-limit window may be created or found
+    depending on the minute) and savepoints aside."""
+    return [
+        query["sql"]
+        for query in queries.captured_queries
+        if "mesads_cache" not in query["sql"] and "SAVEPOINT" not in query["sql"]
+    ]
+
+
 @pytest.fixture
 def make_key(db):
     """``make_key(profile, *départements)`` → (the key as given to the re-user, its row).

@@ -16,7 +16,7 @@ from django.utils import timezone
 from mesads.ads.models import ADS, Driver
 from mesads.api.models import APIKeyUsage, Profile
 
-from .conftest import REDIS_URL, needs_redis
+from .conftest import REDIS_URL, needs_redis, register_sql
 
 pytestmark = pytest.mark.django_db
 
@@ -283,14 +283,9 @@ def test_a_key_is_read_from_the_shared_cache_and_follows_the_admin_at_once(
 
 
 def _register_queries(api, raw, url, **params) -> int:
-    """The SQL queries of one call, the cache's aside (without REDIS_URL the cache is a
-    table, and its rate-limit window may be created or found depending on the minute)."""
     with CaptureQueriesContext(connection) as queries:
         assert api(url, raw, **params).status_code == 200
-    return sum(
-        "mesads_cache" not in query["sql"] and "SAVEPOINT" not in query["sql"]
-        for query in queries.captured_queries
-    )
+    return len(register_sql(queries))
 
 
 @pytest.mark.parametrize("url", [LIST, CHANGES, AUTHORITIES])

@@ -12,6 +12,8 @@ from mesads.ads.models import ADS, Authority
 from mesads.api.models import Profile
 from mesads.geo.models import Airport
 
+from .conftest import register_sql
+
 pytestmark = pytest.mark.django_db
 
 VERIFY = reverse("api:verification")
@@ -175,10 +177,6 @@ def test_a_verification_is_three_queries_once_the_key_is_cached(api, le_taxi, co
     api(VERIFY, le_taxi, **params)
     with CaptureQueriesContext(connection) as queries:
         assert api(VERIFY, le_taxi, **params).json()["immatriculation_concorde"] is True
-    register = [
-        q["sql"]
-        for q in queries.captured_queries
-        if "mesads_cache" not in q["sql"] and "SAVEPOINT" not in q["sql"]
-    ]
+    register = register_sql(queries)
     # The commune and its authorities, the ADS with what it reads of them, its drivers.
     assert len(register) == 3, register
