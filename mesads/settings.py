@@ -185,7 +185,8 @@ AUTH_USER_MODEL = "users.User"
 AUTHENTICATION_BACKENDS = [
     # Axes first: it refuses a locked-out (e-mail, IP) pair before any password check.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's, its sessions' user read with their scope in one query.
+    "mesads.users.backends.ModelBackend",
     "mesads.users.backends.NationalStaffBackend",
     # « S’identifier avec ProConnect »: accounts from verified ProConnect claims only.
     "mesads.users.proconnect.backend.ProConnectBackend",

@@ -11,18 +11,19 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from mesads.ads.models import ADS, Authority
-from mesads.ads.scope import forget_scope, scope_for
+from mesads.ads.scope import forget_scope, load_user, scope_for
 from mesads.users import access_requests as service
 from mesads.users.models import AuthorityAccess, InspectorGrant, PrefectureMembership, User
 
-# Session, user, the request's savepoint, the user's scope, the ADS, its drivers, its
-# documents, the savepoint's release. Before the scope (8ee334c): 9 for a manager and for
-# a prefecture agent (the access subqueries inside the ADS query, then one query for the
-# rights on it and one for the navigation's « is the user a prefecture agent? »), 7 for
-# national staff, whose pages never asked for any access.
-MANAGER_ADS_PAGE_QUERIES = 8
-AGENT_ADS_PAGE_QUERIES = 8
-STAFF_ADS_PAGE_QUERIES = 7
+# Session, the user with their scope (one query: mesads.ads.scope.load_user), the ADS,
+# its drivers, its documents (a read-only page: no transaction, mesads.core.http
+# .read_only). Before the scope (8ee334c), with the request's savepoint and its release:
+# 9 for a manager and for a prefecture agent (the access subqueries inside the ADS query,
+# then one query for the rights on it and one for the navigation's « is the user a
+# prefecture agent? »), 7 for national staff, whose pages never asked for any access.
+MANAGER_ADS_PAGE_QUERIES = 5
+AGENT_ADS_PAGE_QUERIES = 5
+STAFF_ADS_PAGE_QUERIES = 5
 
 
 def scope_queries(queries) -> list[str]:
@@ -57,7 +58,10 @@ def test_national_staffs_ads_page_needs_no_scope_query(
 
     assert response.status_code == 200
     assert 'href="/prefecture/"' in response.content.decode()
-    assert not [q for q in queries if "prefecturemembership" in q["sql"]]
+    # Their roles come with their account's row, never in a query of their own.
+    assert not [
+        q for q in queries if "prefecturemembership" in q["sql"] and "users_user" not in q["sql"]
+    ]
 
 
 def test_the_navigation_asks_the_scope_whether_the_user_is_a_prefecture_agent(
@@ -223,3 +227,45 @@ def test_a_departement_wide_reader_filters_the_ads_by_departement(
     assert other not in readable
     # One plain condition on the département, not subqueries rebuilt at each call.
     assert "SELECT" not in str(readable.query).split("WHERE", 1)[1]
+
+
+def _reach(scope) -> tuple:
+    return (
+        scope.is_staff,
+        scope.agent_departement_ids,
+        scope.inspected_departement_ids,
+        scope.managed_authority_ids,
+        scope.writable_authority_ids,
+    )
+
+
+@pytest.mark.parametrize(
+    "persona", ["manager", "prefecture_agent", "inspector", "staff", "pending_user"]
+)
+def test_the_account_a_session_names_comes_with_the_same_scope_in_one_query(
+    request, persona, nimes_metropole, nimes, montpellier, django_assert_num_queries
+):
+    user = request.getfixturevalue(persona)
+    # Every kind of row at once: an EPCI with delegating communes in two départements,
+    # managed by the user (as an agent, through the prefecture).
+    nimes.delegated_to = montpellier.delegated_to = nimes_metropole
+    nimes.save()
+    montpellier.save()
+    if persona == "prefecture_agent":
+        service.act_as_manager(user, nimes_metropole)
+    else:
+        AuthorityAccess.objects.create(
+            user=user, authority=nimes_metropole, status=AuthorityAccess.Status.ACCEPTED
+        )
+
+    with django_assert_num_queries(1):
+        loaded = load_user(user.pk)
+        reach = _reach(scope_for(loaded))
+
+    assert loaded == user and loaded.email == user.email
+    assert reach == _reach(scope_for(User.objects.get(pk=user.pk)))
+    assert not hasattr(loaded, "scope_kind")
+
+
+def test_no_account_no_user(db):
+    assert load_user(987654) is None

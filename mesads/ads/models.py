@@ -897,7 +897,9 @@ class Driver(models.Model):
     class Meta:
         verbose_name = "conducteur"
         verbose_name_plural = "conducteurs"
-        ordering = ["ads", "pk"]
+        # By the ADS's id, not "ads" (its natural order): that would join the ADS and its
+        # authority to every query of one ADS's drivers, on every ADS page.
+        ordering = ["ads_id", "pk"]
         constraints = [
             models.UniqueConstraint(
                 fields=["ads"],

@@ -12,8 +12,9 @@ A user's scope is what their roles give them, as plain ids:
 - an inspector (``InspectorGrant``) reads every register of its département;
 - national staff read and write everything.
 
-It costs one small query, made on first use; none for anonymous visitors, none for
-national staff unless a page asks about their prefecture role. The result is kept on
+It costs no query of its own for a logged-in visitor: the authentication backends read
+it with the account (``load_user``, one query for both); otherwise one small query, made
+on first use; none for anonymous visitors. The result is kept on
 the user object, so that code receiving only ``user`` shares it. Querysets then filter
 on these ids (``Authority.objects.readable_by``…) instead of nesting subqueries that
 Django would rebuild, at a cost in CPU greater than the SQL itself, on every call.
@@ -41,11 +42,13 @@ _generation = 0
 class Scope:
     """What one user may reach. Build it with ``scope_for(user)``."""
 
-    def __init__(self, user: Any) -> None:
+    def __init__(self, user: Any, rows: list[tuple] | None = None) -> None:
+        """``rows``: the scope query's rows when already read (``load_user``)."""
         self.user_id = user.pk
         self.is_active = bool(user.is_authenticated and user.is_active)
         self.is_staff = self.is_active and user.is_staff
         self.generation = _generation
+        self._rows = rows
 
     # --- what the database says (read once, on first use) ------------------------------
 
@@ -57,9 +60,11 @@ class Scope:
         prefecture memberships and inspector grants."""
         if not self.is_active:
             return frozenset(), frozenset(), frozenset(), frozenset()
-        with connection.cursor() as cursor:
-            cursor.execute(*_scope_query(self.user_id, with_accesses=not self.is_staff))
-            rows = cursor.fetchall()
+        rows = self._rows
+        if rows is None:
+            with connection.cursor() as cursor:
+                cursor.execute(*_scope_query(self.user_id, with_accesses=not self.is_staff))
+                rows = cursor.fetchall()
         agent = {row[1] for row in rows if row[0] == _AGENT}
         inspected = {row[1] for row in rows if row[0] == _INSPECTOR}
         managed, delegating = set(), set()
@@ -163,7 +168,9 @@ class Scope:
 # for every role on both databases). National staff write everywhere: their accesses are
 # not read.
 _ACCESSES_SQL = """
-    SELECT 'access', a.departement_id, x.authority_id, x.via_prefecture, d.id, d.departement_id
+    SELECT 'access' AS kind, a.departement_id AS departement_id, x.authority_id AS authority_id,
+        x.via_prefecture AS via_prefecture, d.id AS commune_id,
+        d.departement_id AS commune_departement_id
     FROM users_authorityaccess x
     INNER JOIN ads_authority a ON a.id = x.authority_id
     LEFT OUTER JOIN ads_authority d ON d.delegated_to_id = a.id
@@ -171,7 +178,8 @@ _ACCESSES_SQL = """
     UNION ALL
 """
 _ROLES_SQL = """
-    SELECT 'agent', m.departement_id, NULL, %s, NULL, NULL
+    SELECT 'agent' AS kind, m.departement_id AS departement_id, NULL AS authority_id,
+        %s AS via_prefecture, NULL AS commune_id, NULL AS commune_departement_id
     FROM users_prefecturemembership m WHERE m.status = %s AND m.user_id = %s
     UNION ALL
     SELECT 'inspector', g.departement_id, NULL, %s, NULL, NULL
@@ -183,6 +191,47 @@ def _scope_query(user_id: int, *, with_accesses: bool) -> tuple[str, list[Any]]:
     params: list[Any] = [AuthorityAccess.Status.ACCEPTED.value, user_id] if with_accesses else []
     params += [False, PrefectureMembership.Status.ACCEPTED.value, user_id, False, user_id]
     return (_ACCESSES_SQL if with_accesses else "") + _ROLES_SQL, params
+
+
+# The account a session names, with its scope, in one query (``load_user``): the user's
+# row once per row of the scope query, or once with NULLs when the scope is empty.
+_SCOPE_COLUMNS = (
+    "kind",
+    "departement_id",
+    "authority_id",
+    "via_prefecture",
+    "commune_id",
+    "commune_departement_id",
+)
+_USER_AND_SCOPE_SQL = """
+    SELECT u.*, s.kind AS scope_kind, s.departement_id AS scope_departement_id,
+        s.authority_id AS scope_authority_id, s.via_prefecture AS scope_via_prefecture,
+        s.commune_id AS scope_commune_id, s.commune_departement_id AS scope_commune_departement_id
+    FROM users_user u LEFT OUTER JOIN ({scope}) s ON 1 = 1
+    WHERE u.id = %s
+"""
+
+
+def load_user(user_id: int) -> User | None:
+    """The account ``user_id``, with its scope already worked out: what the
+    authentication backends give for a session, so that a logged-in page pays one query,
+    not two, for who the user is and what they may reach."""
+    scope_sql, params = _scope_query(user_id, with_accesses=True)
+    sql = _USER_AND_SCOPE_SQL.format(scope=scope_sql)
+    # raw(): the database's values converted as the ORM does (SQLite's dates, booleans).
+    rows = list(User.objects.raw(sql, [*params, user_id]))
+    if not rows:
+        return None
+    user = rows[0]
+    scope_rows = []
+    for row in rows:
+        values = tuple(row.__dict__.pop(f"scope_{column}") for column in _SCOPE_COLUMNS)
+        # National staff's accesses are read (their status is known only from this very
+        # row) but not kept, as Scope does not read them.
+        if values[0] is not None and not (user.is_staff and values[0] == _ACCESS):
+            scope_rows.append(values)
+    setattr(user, _CACHE, Scope(user, scope_rows))
+    return user
 
 
 def _in(lookup: str, ids: frozenset[int]) -> Q | None:

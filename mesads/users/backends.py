@@ -1,7 +1,18 @@
-from django.contrib.auth.backends import BaseBackend
+from django.contrib.auth import backends
+
+from mesads.ads.scope import load_user
 
 
-class NationalStaffBackend(BaseBackend):
+class ModelBackend(backends.ModelBackend):
+    """Django's (e-mail and password). Its sessions' user is read with what they may
+    reach, in one query (``mesads.ads.scope.load_user``): every logged-in page needs both."""
+
+    def get_user(self, user_id):
+        user = load_user(user_id)
+        return user if self.user_can_authenticate(user) else None
+
+
+class NationalStaffBackend(backends.BaseBackend):
     """National staff (``is_staff``) administer the whole registry: every permission of
     the Django admin, without managing permission lists by hand. It authenticates no one."""
 

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from mesads.core.http import query_string_without, site_url
+from mesads.core.http import query_string_without, read_only, site_url
 from mesads.core.pagination import paginate
 
 from ..access import can_write, get_ads_for_user, get_authority_for_user
@@ -27,6 +27,7 @@ from ..services import (
 PAGE_SIZE = 50
 
 
+@read_only
 @login_required
 def ads_list(request, authority_id: int):
     authority = get_authority_for_user(request.user, authority_id, related=())
@@ -188,6 +189,7 @@ def ads_edit(request, ads_id: int):
     return _edit(request, ads.authority, ads)
 
 
+@read_only
 @login_required
 def ads_detail(request, ads_id: int):
     ads = get_ads_for_user(request.user, ads_id, include_deleted=True)
@@ -199,7 +201,7 @@ def ads_detail(request, ads_id: int):
             "ads": ads,
             "authority": ads.authority,
             "drivers": drivers,
-            "documents": ads.documents.select_related("uploaded_by"),
+            "documents": list(ads.documents.all()),
             "missing": ads.missing_information(drivers),
             "renewal_overdue": ads.is_renewal_overdue(),
             "rights": rights_on(request.user, ads),

@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from dsfr.forms import DsfrBaseForm
 
 from mesads.core.forms import SearchForm
-from mesads.core.http import query_string_without
+from mesads.core.http import query_string_without, read_only
 from mesads.geo.models import Departement
 from mesads.users.access_requests import actable_authorities
 
@@ -64,6 +64,7 @@ class AuthoritySearchForm(SearchForm):
         return authorities.order_by("name", "pk")
 
 
+@read_only
 @login_required
 def authority_list(request):
     """The authorities the user manages (national staff: all, searched and filtered)."""
@@ -87,6 +88,7 @@ def authority_list(request):
     )
 
 
+@read_only
 @login_required
 def authority_dashboard(request, authority_id: int):
     authority = get_authority_for_user(request.user, authority_id)

@@ -2,10 +2,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
+from mesads.core.http import read_only
+
 from ..access import get_ads_for_user
 from ..history import ads_timeline
 
 
+@read_only
 @login_required
 def ads_history(request, ads_id: int):
     ads = get_ads_for_user(request.user, ads_id, include_deleted=True)

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from dsfr.forms import DsfrBaseForm
 
 from mesads.core.forms import SearchForm
-from mesads.core.http import query_string_without
+from mesads.core.http import query_string_without, read_only
 from mesads.core.pagination import paginate
 from mesads.geo.models import Departement
 
@@ -43,6 +43,7 @@ def get_departement_for_user(user, code: str) -> Departement:
     return get_object_or_404(prefecture.supervised_departements(user), code=code.upper())
 
 
+@read_only
 @login_required
 def index(request):
     departements = list(prefecture.supervised_departements(request.user).order_by("code"))
@@ -127,6 +128,7 @@ class AuthorityTableForm(SearchForm):
         )
 
 
+@read_only
 @login_required
 def departement(request, code: str):
     departement = get_departement_for_user(request.user, code)
@@ -194,6 +196,7 @@ def expected_count(request, code: str, authority_id: int):
 # --- the feed of changes ----------------------------------------------------------------
 
 
+@read_only
 @login_required
 def changes(request, code: str):
     departement = get_departement_for_user(request.user, code)
@@ -261,6 +264,7 @@ class BulkCertifyForm(forms.Form):
     retour = forms.CharField(required=False, max_length=2000)
 
 
+@read_only
 @login_required
 def ads_list(request, code: str):
     departement = get_departement_for_user(request.user, code)

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 import jwt
 import requests
 from django.conf import settings
-from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import absolutify
 
+from ..backends import ModelBackend
 from . import CLAIMS_CREDENTIAL, SCOPES
 from .accounts import AccountRefused, match_account
 from .provider import ProviderUnavailable, configuration, get_json
@@ -95,7 +95,8 @@ class ProConnectBackend(OIDCAuthenticationBackend):
 
     def get_user(self, user_id):
         # The parent returns deactivated accounts too; ModelBackend's refuses them, so that
-        # deactivating an account ends its ProConnect sessions as it ends password ones.
+        # deactivating an account ends its ProConnect sessions as it ends password ones
+        # (and reads the user with their scope, in one query).
         return ModelBackend.get_user(self, user_id)
 
     # --- the back channel ----------------------------------------------------------------
