@@ -177,6 +177,7 @@ def test_a_list_row_is_what_the_row_template_wrote(complete_ads):
         {},
         {"holder_name": "", "vehicle_plate": "", "creation_date": None},
         {"holder_name": "<Taxi & Fils>", "number": '12"b'},
+        {"holder_name": "L'Étoile", "vehicle_plate": "AB'12"},
         {"creation_date": datetime.date(2015, 3, 1), "last_renewal_date": None},
         {"creation_date": datetime.date(987, 1, 2)},
         {"in_use": False, "deleted_at": timezone.now()},
