@@ -466,14 +466,18 @@ class ADSQuerySet(models.QuerySet):
             # scanning the names of every ADS.
             # (An ADS number may look like an old plate: "2B12".)
             return queryset.filter(Q(plate_search=validators.plate_search_key(text)) | number_q)
-        condition = number_q | Q(holder_name__icontains=text) | Q(drivers_search__icontains=text)
+        condition = Q(holder_name__icontains=text) | Q(drivers_search__icontains=text)
         siret = validators.normalize_siret(text)
         if siret.isdigit():
             condition |= Q(holder_siret__startswith=siret)
         plate = validators.plate_search_key(text)
         if len(plate) >= 3:
             condition |= Q(plate_search__contains=plate)
-        return queryset.filter(condition)
+        # The number last: PostgreSQL rechecks the whole condition on every row the
+        # indexes found, in this order, and the number's expression (four REPLACE) is the
+        # dearest to evaluate and the least likely to match (a tenth of a broad search's
+        # time, « SAS » in Paris).
+        return queryset.filter(condition | number_q)
 
     def natural_order(self) -> "ADSQuerySet":
         return self.order_by("number_sort_key", "pk")
