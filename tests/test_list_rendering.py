@@ -127,6 +127,14 @@ def test_the_url_tag_gives_what_djangos_gives(complete_ads, rf):
         assert Template("{% url 'home' %}").render(Context()) == "/registre/"
 
 
+def test_the_url_tag_tells_true_from_one(complete_ads):
+    source = "{% url 'ads:detail' ads_id %}"
+    assert Template(source).render(Context({"ads_id": 1})) == "/ads/1/"
+    # Django refuses True as an id; a cached "/ads/1/" must not answer for it.
+    with pytest.raises(NoReverseMatch):
+        Template(source).render(Context({"ads_id": True}))
+
+
 def test_the_url_tag_forgets_its_urls_when_the_urlconf_changes(settings):
     assert Template("{% url 'home' %}").render(Context()) == "/"
     settings.ROOT_URLCONF = "tests.test_error_page"  # no page named « home » there

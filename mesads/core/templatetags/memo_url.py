@@ -38,8 +38,9 @@ def _urlconf_changed(setting: str, **kwargs) -> None:
 
 def _plain(value) -> bool:
     """Text (a name in quotes is a SafeString) or an integer: what reverse() turns into
-    the same URL whatever else is true."""
-    return isinstance(value, (str, int))
+    the same URL whatever else is true. Not a boolean: True and 1 are the same cache key,
+    but not the same URL."""
+    return isinstance(value, str) or type(value) is int
 
 
 def _current_app(context) -> str | None:
