@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Value, When
-from django.db.models.functions import Coalesce, Replace, Upper
+from django.db.models.functions import Cast, Coalesce, Replace, Upper
 from django.utils import timezone
 
 from mesads.core.text import search_key
@@ -408,6 +408,13 @@ class ADSQuerySet(models.QuerySet):
 
     def live(self) -> "ADSQuerySet":
         return self.filter(deleted_at__isnull=True)
+
+    def of_authority(self, authority: "Authority") -> "ADSQuerySet":
+        """The ADS of one authority, its id compared as a bigint (the column's type).
+        PostgreSQL types a bare integer as int4, and btree_gin has no int8 = int4
+        operator: the search's trigram indexes, led by the authority (migration 0010),
+        would then find the matching rows of all France and filter Paris's out of them."""
+        return self.filter(authority_id=Cast(Value(authority.pk), models.BigIntegerField()))
 
     def readable_by(self, user) -> "ADSQuerySet":
         # authority__pk is the ADS's own column; only a département-wide reader (agent,

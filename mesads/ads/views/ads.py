@@ -32,7 +32,7 @@ PAGE_SIZE = 50
 def ads_list(request, authority_id: int):
     authority = get_authority_for_user(request.user, authority_id, related=())
     filters = ADSFilterForm(request.GET or None)
-    queryset = filters.apply(ADS.objects.live().filter(authority=authority))
+    queryset = filters.apply(ADS.objects.live().of_authority(authority))
     # A seek on the index (authority, number_sort_key, id) of the live ADS: the last page
     # of Paris costs what the first does (mesads.core.pagination).
     page = paginate(

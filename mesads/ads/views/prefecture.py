@@ -241,7 +241,7 @@ class PrefectureADSFilterForm(ADSFilterForm):
     def apply(self, queryset):
         queryset = super().apply(queryset)
         if self.is_valid() and self.cleaned_data["gestionnaire"]:
-            queryset = queryset.filter(authority=self.cleaned_data["gestionnaire"])
+            queryset = queryset.of_authority(self.cleaned_data["gestionnaire"])
         return queryset
 
 
