@@ -36,16 +36,29 @@ def add_years(day: datetime.date, years: int) -> datetime.date:
         return day.replace(year=day.year + years, day=28)
 
 
-def renewal_overdue_q(today: datetime.date, prefix: str = "") -> Q:
-    """New-regime ADS whose five-year validity, since creation or last renewal, has ended.
-
-    ``prefix`` lets an aggregate over a relation reuse the rule (``prefix="ads__"``).
-    """
+def renewal_limit(today: datetime.date) -> datetime.date:
+    """A new-regime ADS whose validity started (creation or last renewal) on or before
+    this day is due on ``today``."""
     limit = add_years(today, -RENEWAL_YEARS)
     if (today.month, today.day) == (2, 28) and calendar.isleap(limit.year):
         # ``add_years`` makes an ADS created on 29 February due on 28 February: the
         # query must reach it that day too, or the lists and the ADS page disagree.
         limit += datetime.timedelta(days=1)
+    return limit
+
+
+def validity_start() -> Coalesce:
+    """When a new-regime ADS's five years started: its last renewal, else its creation
+    (``renewal_overdue_q`` spelt as one expression, which an index holds)."""
+    return Coalesce("last_renewal_date", "creation_date")
+
+
+def renewal_overdue_q(today: datetime.date, prefix: str = "") -> Q:
+    """New-regime ADS whose five-year validity, since creation or last renewal, has ended.
+
+    ``prefix`` lets an aggregate over a relation reuse the rule (``prefix="ads__"``).
+    """
+    limit = renewal_limit(today)
     return Q(**{f"{prefix}creation_date__gte": NEW_REGIME_START}) & (
         Q(**{f"{prefix}last_renewal_date__lte": limit})
         | Q(**{f"{prefix}last_renewal_date__isnull": True, f"{prefix}creation_date__lte": limit})
@@ -442,6 +455,15 @@ class ADSQuerySet(models.QuerySet):
     def renewal_overdue(self, today: datetime.date | None = None) -> "ADSQuerySet":
         return self.filter(renewal_overdue_q(today or timezone.localdate()))
 
+    def renewal_due_by(self, day: datetime.date) -> "ADSQuerySet":
+        """``renewal_overdue(day)`` on the start of validity, which may then be read in
+        order (``.order_by("validity_start")``) from ``ads_live_renewal_due_idx``."""
+        return (
+            self.new_regime()
+            .alias(validity_start=validity_start())
+            .filter(validity_start__lte=renewal_limit(day))
+        )
+
     def stats(self, today: datetime.date | None = None) -> dict[str, int]:
         """Counts shown on dashboards, in one aggregate query."""
         today = today or timezone.localdate()
@@ -666,6 +688,36 @@ class ADS(models.Model):
                 name="ads_live_authority_number_idx",
             ),
             models.Index(fields=["updated_at"], name="ads_updated_at_idx"),
+            # The counts of an authority's live ADS, whole (the dashboard's figures, which
+            # count ids) or filtered (the list's filters), read from the index alone on
+            # PostgreSQL (SQLite creates it without the included columns).
+            models.Index(
+                fields=["authority"],
+                include=[
+                    "id",
+                    "in_use",
+                    "is_complete",
+                    "creation_date",
+                    "last_renewal_date",
+                    "cpam_agreement",
+                    "vehicle_pmr",
+                    "attested_at",
+                    "certified_at",
+                    "substantive_change_at",
+                ],
+                condition=Q(deleted_at__isnull=True),
+                name="ads_live_authority_counts_idx",
+            ),
+            # The renewal calendar: the first due of an authority, in order, and their
+            # count, whatever the size of its register (ADSQuerySet.renewal_due_by).
+            models.Index(
+                F("authority"),
+                validity_start(),
+                F("number_sort_key"),
+                F("id"),
+                condition=Q(deleted_at__isnull=True, creation_date__gte=NEW_REGIME_START),
+                name="ads_live_renewal_due_idx",
+            ),
         ]
 
     def __str__(self) -> str:
