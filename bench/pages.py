@@ -1,20 +1,23 @@
 """Server time, application CPU and SQL queries of the register's pages, at two register
 sizes (PostgreSQL), so that growth shows.
 
-    make bench            # or: .venv/bin/python bench/pages.py [--runs 15]
+    make bench            # or: .venv/bin/python bench/pages.py [--runs 15] [--rounds 3]
     .venv/bin/python bench/pages.py --ads 60000      # one size only
 
 Uses DATABASE_URL, default postgres://postgres@127.0.0.1:5432/mesads_bench, for 60,000
-ADS, and the same name with ``_6k`` (mesads_bench_6k) for 6,000 ADS, measured in a child
-process. Each database is created if missing and, if it holds fewer ADS than its size,
-filled: migrate, load_geography, generate_registry --ads N --history (about a third in
-Paris; 60,000 take about 35 s).
+ADS, and the same name with ``_6k`` (mesads_bench_6k) for 6,000 ADS. Each size is measured
+in its own process, the two sizes one after the other, --rounds times: this machine's
+speed drifts within minutes, which would otherwise show as growth. Each database is
+created if missing and, if it holds fewer ADS than its size, filled: migrate,
+load_geography, generate_registry --ads N --history (about a third in Paris; 60,000 take
+about 35 s).
 
 Each page is requested through Django's full request/response cycle (middleware, view,
 template) by a manager (of Paris, or of Nîmes for the small authority's pages) and by a
-national staff member. Figures are medians of --runs: wall time, the application's own
-CPU (``time.process_time``: what the app server spends, whatever PostgreSQL does), and
-the query count. ``growth`` compares 60,000 with 6,000 ADS (target: at most +20 %).
+national staff member. Figures are medians of --runs, then of the rounds: wall time, the
+application's own CPU (``time.process_time``: what the app server spends, whatever
+PostgreSQL does), and the query count. ``growth`` compares 60,000 with 6,000 ADS (target:
+at most +20 %).
 """
 
 import argparse
@@ -246,10 +249,11 @@ def growth(small: float, large: float) -> str:
     return f"{(large - small) / small * 100:+.0f}%" if small else "—"
 
 
-def print_both(small: dict, large: dict, runs: int) -> None:
+def print_both(small: dict, large: dict, runs: int, rounds: int) -> None:
     print(
         f"Register sizes: {small['ads']:,} ADS ({small['paris']:,} in Paris) and "
-        f"{large['ads']:,} ADS ({large['paris']:,} in Paris); PostgreSQL; median of {runs} runs"
+        f"{large['ads']:,} ADS ({large['paris']:,} in Paris); PostgreSQL; median of {runs} "
+        f"runs, then of {rounds} rounds, the sizes alternately"
     )
     print(
         f"{'page':<38} {'who':<8} {'ms 6k':>7} {'ms 60k':>7} {'growth':>7} "
@@ -270,6 +274,12 @@ def main() -> None:
         "--ads", type=int, help="one register size only (default: 6,000 and 60,000)"
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="measures of each size, alternately (figures: the median of the rounds)",
+    )
     args = parser.parse_args()
 
     if args.ads or connection.vendor != "postgresql":
@@ -279,20 +289,40 @@ def main() -> None:
         else:
             print_one(data, args.runs)
         return
-    small_size = SIZES[0]
-    url = database_url(small_size)
+    # Each size is measured in its own process, the sizes alternately, --rounds times:
+    # this machine's speed drifts within minutes, and growth compares two runs.
+    results: dict[int, list[dict]] = {size: [] for size in SIZES}
+    for _ in range(args.rounds):
+        for size in SIZES:
+            results[size].append(measure_in_child(size, args.runs))
+    print_both(*(median_run(results[size]) for size in SIZES), args.runs, args.rounds)
+
+
+def measure_in_child(size: int, runs: int) -> dict:
+    url = database_url(size)
     ensure_database(url)
     child = subprocess.run(
-        [sys.executable, __file__, f"--ads={small_size}", f"--runs={args.runs}", "--json"],
+        [sys.executable, __file__, f"--ads={size}", f"--runs={runs}", "--json"],
         env={**os.environ, "DATABASE_URL": url},
         capture_output=True,
         text=True,
     )
     if child.returncode:
-        sys.exit(f"The {small_size:,}-ADS measure failed:\n{child.stdout}{child.stderr}")
-    small = json.loads(child.stdout.strip().splitlines()[-1])
-    large = run(TARGET_ADS, args.runs)
-    print_both(small, large, args.runs)
+        sys.exit(f"The {size:,}-ADS measure failed:\n{child.stdout}{child.stderr}")
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The first run, each page's figures replaced by their median over the runs."""
+    merged = {**runs[0], "results": []}
+    for rows in zip(*(run["results"] for run in runs), strict=True):
+        merged["results"].append(
+            {
+                **rows[0],
+                **{key: statistics.median(row[key] for row in rows) for key in ("ms", "cpu")},
+            }
+        )
+    return merged
 
 
 if __name__ == "__main__":
