@@ -17,7 +17,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from mesads.ads.filters import ADSFilterForm
-from mesads.ads.models import ADS, renewal_overdue_q
+from mesads.ads.models import ADS, Authority, AuthorityQuerySet, renewal_overdue_q
+from tests.test_ads_queries import fill_register
 
 pytestmark = pytest.mark.django_db
 
@@ -60,6 +61,34 @@ def test_the_dashboards_figures_need_only_the_counts_index(nimes, complete_ads):
     read = columns_read(lambda: ADS.objects.live().filter(authority=nimes).stats())
 
     assert read - {"deleted_at"} <= counts_index_columns()
+
+
+def test_the_authority_lists_counts_need_only_the_counts_index(nimes, complete_ads):
+    counts = Authority.objects.filter(pk=nimes.pk).with_ads_counts()
+    with CaptureQueriesContext(connection) as queries:
+        list(counts.values("pk", *AuthorityQuerySet.COUNTS))
+
+    read = set(re.findall(r'counted_ads"?\."(\w+)"', queries[-1]["sql"]))
+    assert read and read - {"deleted_at"} <= counts_index_columns()
+
+
+def test_the_authority_list_counts_what_the_dashboard_counts(nimes, ales):
+    fill_register(nimes, 40)
+    ADS.objects.filter(authority=nimes, number__in=["1", "2", "B-3"]).update(
+        deleted_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    )
+    today = datetime.date(2026, 12, 7)
+
+    listed = {
+        row.pop("pk"): row
+        for row in Authority.objects.filter(pk__in=[nimes.pk, ales.pk])
+        .with_ads_counts(today)
+        .values("pk", *AuthorityQuerySet.COUNTS)
+    }
+
+    assert listed[nimes.pk] == ADS.objects.live().filter(authority=nimes).stats(today)
+    assert listed[nimes.pk]["ads_total"] == 37
+    assert listed[ales.pk] == dict.fromkeys(AuthorityQuerySet.COUNTS, 0)
 
 
 FILTERS = [

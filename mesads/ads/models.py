@@ -14,7 +14,18 @@ import reversion
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast, Coalesce, Replace, Upper
 from django.utils import timezone
 
@@ -208,13 +219,18 @@ class AuthorityQuerySet(models.QuerySet):
 
     def with_ads_counts(self, today: datetime.date | None = None) -> "AuthorityQuerySet":
         today = today or timezone.localdate()
-        live = Q(ads__deleted_at__isnull=True)
-        return self.annotate(
-            ads_total=Count("ads", filter=live),
-            ads_in_use=Count("ads", filter=live & Q(ads__in_use=True)),
-            ads_vacant=Count("ads", filter=live & Q(ads__in_use=False)),
-            ads_incomplete=Count("ads", filter=live & Q(ads__is_complete=False)),
-            ads_renewal_overdue=Count("ads", filter=live & renewal_overdue_q(today, "ads__")),
+        # The live ADS joined as such (deleted_at IS NULL in the join's condition), so
+        # that PostgreSQL counts them from ads_live_authority_counts_idx alone.
+        return self.alias(
+            counted_ads=FilteredRelation("ads", condition=Q(ads__deleted_at__isnull=True))
+        ).annotate(
+            ads_total=Count("counted_ads"),
+            ads_in_use=Count("counted_ads", filter=Q(counted_ads__in_use=True)),
+            ads_vacant=Count("counted_ads", filter=Q(counted_ads__in_use=False)),
+            ads_incomplete=Count("counted_ads", filter=Q(counted_ads__is_complete=False)),
+            ads_renewal_overdue=Count(
+                "counted_ads", filter=renewal_overdue_q(today, "counted_ads__")
+            ),
         )
 
 
