@@ -16,8 +16,11 @@ Each page is requested through Django's full request/response cycle (middleware,
 template) by a manager (of Paris, or of Nîmes for the small authority's pages) and by a
 national staff member. Figures are medians of --runs, then of the rounds: wall time, the
 application's own CPU (``time.process_time``: what the app server spends, whatever
-PostgreSQL does), and the query count. ``growth`` compares 60,000 with 6,000 ADS (target:
-at most +20 %).
+PostgreSQL does), the query count, and the database blocks the page's queries read
+(shared buffers, from EXPLAIN (ANALYZE, BUFFERS) of each SELECT): a measure of the
+database's work that the machine's drift does not move, so that a time's growth can be told
+from noise (a count of Paris's ADS reads ten times the blocks at ten times the ADS).
+``growth`` compares 60,000 with 6,000 ADS (target: at most +20 % in time and queries).
 """
 
 import argparse
@@ -173,6 +176,23 @@ def measure_cpu(client: Client, url: str, runs: int) -> tuple[float, float, floa
     )
 
 
+def database_blocks(client: Client, url: str) -> int:
+    """The table and index blocks PostgreSQL reads for the page's queries (shared buffers
+    hit or read, from EXPLAIN (ANALYZE, BUFFERS) of each SELECT): the database's work,
+    which, unlike a time, this machine's drift does not move."""
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    blocks = 0
+    with connection.cursor() as cursor:
+        for query in queries.captured_queries:
+            if not query["sql"].lstrip().upper().startswith("SELECT"):
+                continue
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + query["sql"])
+            plan = cursor.fetchone()[0][0]["Plan"]
+            blocks += plan["Shared Hit Blocks"] + plan["Shared Read Blocks"]
+    return blocks
+
+
 def pages(paris: Authority, small: Authority, client: Client) -> list[tuple[str, str, str]]:
     """(label, persona, url): each page for its manager, then for national staff."""
     paris_ads = ADS.objects.live().filter(authority=paris)
@@ -221,8 +241,21 @@ def run(target: int, runs: int) -> dict:
     for label, persona_name, url in pages(paris, small_authority(), clients["paris"]):
         median, _worst, cpu, queries, size = measure_cpu(clients[persona_name], url, runs)
         who = "manager" if persona_name != "staff" else "staff"
+        blocks = (
+            database_blocks(clients[persona_name], url)
+            if connection.vendor == "postgresql"
+            else None
+        )
         results.append(
-            {"page": label, "who": who, "ms": median, "cpu": cpu, "queries": queries, "bytes": size}
+            {
+                "page": label,
+                "who": who,
+                "ms": median,
+                "cpu": cpu,
+                "queries": queries,
+                "blocks": blocks,
+                "bytes": size,
+            }
         )
     return {
         "ads": ADS.objects.count(),
@@ -237,11 +270,15 @@ def print_one(data: dict, runs: int) -> None:
         f"Database: {connection.vendor}; {data['ads']:,} ADS, {data['paris']:,} in Paris; "
         f"{data['versions']:,} stored versions; median of {runs} runs"
     )
-    print(f"{'page':<38} {'who':<8} {'median':>9} {'CPU':>9} {'queries':>8} {'bytes':>9}")
+    print(
+        f"{'page':<38} {'who':<8} {'median':>9} {'CPU':>9} {'queries':>8} {'blocks':>7} "
+        f"{'bytes':>9}"
+    )
     for row in data["results"]:
+        blocks = "—" if row["blocks"] is None else f"{row['blocks']:,}"
         print(
             f"{row['page']:<38} {row['who']:<8} {row['ms']:7.1f}ms {row['cpu']:7.1f}ms "
-            f"{row['queries']:8} {row['bytes']:9,}"
+            f"{row['queries']:8} {blocks:>7} {row['bytes']:9,}"
         )
 
 
@@ -257,13 +294,16 @@ def print_both(small: dict, large: dict, runs: int, rounds: int) -> None:
     )
     print(
         f"{'page':<38} {'who':<8} {'ms 6k':>7} {'ms 60k':>7} {'growth':>7} "
-        f"{'CPU 6k':>7} {'CPU 60k':>7} {'growth':>7} {'queries':>9}"
+        f"{'CPU 6k':>7} {'CPU 60k':>7} {'growth':>7} {'queries':>9} {'DB blocks':>13} "
+        f"{'growth':>7}"
     )
     for before, after in zip(small["results"], large["results"], strict=True):
         print(
             f"{after['page']:<38} {after['who']:<8} {before['ms']:7.1f} {after['ms']:7.1f} "
             f"{growth(before['ms'], after['ms']):>7} {before['cpu']:7.1f} {after['cpu']:7.1f} "
-            f"{growth(before['cpu'], after['cpu']):>7} {before['queries']:>4}→{after['queries']:<4}"
+            f"{growth(before['cpu'], after['cpu']):>7} "
+            f"{before['queries']:>4}→{after['queries']:<4} {before['blocks']:>6}→"
+            f"{after['blocks']:<6} {growth(before['blocks'], after['blocks']):>7}"
         )
 
 
