@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from mesads.ads.models import Authority
 
@@ -58,6 +59,19 @@ def test_staff_filter_by_departement_and_type_and_sort_by_ads(client, staff, gar
     # The filters keep their choice, and the pagination links carry them.
     assert '<option value="30" selected>30 – Gard</option>' in text
     assert page.context["query_string"] == "departement=30&tri=ads"
+
+
+def test_deleted_ads_do_not_count_in_the_order_by_number(client, staff, gard_and_herault):
+    beaucaire = Authority.objects.get(commune__insee_code="30032")
+    fill_register(beaucaire, 6)
+    beaucaire.ads.update(deleted_at=timezone.now())
+    client.force_login(staff)
+
+    by_count = names_listed(client, tri="ads")
+
+    assert by_count[:2] == ["Montpellier", "Nîmes"]  # Beaucaire's 6 deleted ADS count 0
+    assert by_count[2:] == sorted(by_count[2:])
+    assert "Beaucaire" in by_count[2:]
 
 
 def test_a_wrong_filter_value_is_said_not_ignored(client, staff, gard_and_herault):
