@@ -728,12 +728,16 @@ class ADS(models.Model):
                 name="ads_live_authority_counts_idx",
             ),
             # The renewal calendar: the first due of an authority, in order, and their
-            # count, whatever the size of its register (ADSQuerySet.renewal_due_by).
+            # count, whatever the size of its register (ADSQuerySet.renewal_due_by). The
+            # dates under validity_start() are included so that PostgreSQL counts the due
+            # from the index alone (it must find an expression's columns in the index):
+            # Paris's 2,350 due in 28 blocks instead of its 20,000 ADS in 137.
             models.Index(
                 F("authority"),
                 validity_start(),
                 F("number_sort_key"),
                 F("id"),
+                include=["creation_date", "last_renewal_date"],
                 condition=Q(deleted_at__isnull=True, creation_date__gte=NEW_REGIME_START),
                 name="ads_live_renewal_due_idx",
             ),
