@@ -168,3 +168,65 @@ def test_staff_list_the_look_alike_accounts_opened_before(client, team):
 
     assert response.status_code == 200
     assert list(response.context["cl"].queryset) == [team, User.objects.get(pk=old.pk)]
+
+
+def test_staff_can_still_deactivate_a_look_alike_account_opened_before(client, team):
+    old = User.objects.create_user("autre@transports.gouv.fr", PASSWORD)
+    User.objects.filter(pk=old.pk).update(email=TEAM_LOOK_ALIKES[0], email_skeleton=team.email)
+    old.refresh_from_db()
+    client.force_login(team)
+    url = f"/admin/users/user/{old.pk}/change/"
+    form = client.get(url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data.update(
+        {
+            "is_active": "",
+            "date_joined_0": old.date_joined.strftime("%Y-%m-%d"),
+            "date_joined_1": old.date_joined.strftime("%H:%M:%S"),
+            "groups": [],
+            "user_permissions": [],
+            "proconnect_links-TOTAL_FORMS": "0",
+            "proconnect_links-INITIAL_FORMS": "0",
+        }
+    )
+    data = {k: v for k, v in data.items() if k not in {"last_login", "date_joined", "password"}}
+    data.pop("is_active")
+
+    response = client.post(url, data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    old.refresh_from_db()
+    assert not old.is_active
+
+
+def test_a_prefecture_deciding_an_access_sees_a_look_alike_requester(client, team, nimes, gard):
+    from mesads.users.models import AuthorityAccess, PrefectureMembership
+
+    old = User.objects.create_user("autre@transports.gouv.fr", PASSWORD)
+    User.objects.filter(pk=old.pk).update(email=TEAM_LOOK_ALIKES[0], email_skeleton=team.email)
+    access = AuthorityAccess.objects.create(user=old, authority=nimes)
+    agent = User.objects.create_user("agent@gard.gouv.fr", PASSWORD)
+    PrefectureMembership.objects.create(
+        user=agent, departement=gard, status=PrefectureMembership.Status.ACCEPTED
+    )
+    client.force_login(agent)
+
+    page = client.get(f"/acces/demandes/{access.pk}/").content.decode()
+
+    assert f"ressemble à s’y méprendre à celle d’un autre compte ({TEAM})" in page
+
+
+def test_national_staff_see_a_look_alike_among_membership_requests(client, team, gard):
+    from mesads.users.models import PrefectureMembership
+
+    old = User.objects.create_user("autre@transports.gouv.fr", PASSWORD)
+    User.objects.filter(pk=old.pk).update(email=TEAM_LOOK_ALIKES[0], email_skeleton=team.email)
+    PrefectureMembership.objects.create(user=old, departement=gard)
+    honest = User.objects.create_user("agent@gard.gouv.fr", PASSWORD)
+    PrefectureMembership.objects.create(user=honest, departement=gard)
+    User.objects.filter(pk=team.pk).update(is_staff=True)
+    client.force_login(team)
+
+    page = client.get("/acces/prefecture/agents/").content.decode()
+
+    assert page.count("Adresse semblable à celle d’un autre compte") == 1

@@ -24,6 +24,8 @@ class LookalikeEmailMixin:
 
     def clean_email(self) -> str:
         email = User.objects.normalize_email(self.cleaned_data["email"])
+        if self.instance.pk and email == self.initial.get("email"):
+            return email  # unchanged: an account opened before can still be deactivated
         if not User.objects.is_canonical_email(self.cleaned_data["email"]):
             raise ValidationError(
                 "Cette adresse contient des caractères qui imitent des lettres ordinaires : "

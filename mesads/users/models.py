@@ -3,6 +3,7 @@ import unicodedata
 from disarm import skeleton_key
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -121,6 +122,24 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = User.objects.normalize_email(self.email)
+        # Checked when the address is chosen, not on every edit: national staff must still
+        # be able to deactivate an account opened with a look-alike address before.
+        stored = User.objects.filter(pk=self.pk).values_list("email", flat=True).first()
+        lookalike = self.lookalike_account if self.email != stored else None
+        if lookalike is not None:
+            raise ValidationError(
+                {
+                    "email": f"Cette adresse ressemble à s’y méprendre à celle du compte "
+                    f"{lookalike.email}."
+                },
+                code="look_alike",
+            )
+
+    @property
+    def lookalike_account(self) -> "User | None":
+        """Another account whose address looks like this one's (same TR 39 skeleton): to
+        be flagged wherever someone decides on this account's rights."""
+        return User.objects.lookalike_of(self.email, exclude_pk=self.pk) if self.email else None
 
     def save(self, *args, **kwargs) -> None:
         self.email_skeleton = email_skeleton(self.email)
