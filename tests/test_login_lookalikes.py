@@ -84,6 +84,12 @@ def team(db):
     return User.objects.create_superuser(TEAM, PASSWORD)
 
 
+def test_rn_looks_like_m(db):
+    mairie = User.objects.create_user("mairie@nimes.fr", PASSWORD)
+    assert User.objects.lookalike_of("rnairie@nimes.fr") == mairie
+    assert User.objects.lookalike_of("marie@nimes.fr") is None
+
+
 def test_the_refusal_names_the_look_alike(client, team):
     client.force_login(team)
     response = client.post(

@@ -13,8 +13,15 @@ def email_skeleton(email: str | None) -> str:
     """What an address looks like: its Unicode TR 39 confusables skeleton (disarm), with
     the digits folded as TR 39 does (1 ≡ l, 0 ≡ o). Two addresses with one skeleton are
     look-alikes: "equıpe-nationale@…" (dotless ı) or "еquipe@…" (Cyrillic е) and
-    "equipe-nationale@…", which the canonical form (NFKC + casefold) keeps apart."""
-    return skeleton_key(UserManager.normalize_email(email), digit_policy="tr39")
+    "equipe-nationale@…", which the canonical form (NFKC + casefold) keeps apart.
+
+    disarm leaves out one row of TR 39, m → rn, because it corrupts prose; an address is
+    an identifier, where "rnairie@…" must meet "mairie@…", so it is applied here.
+
+    Stored (User.email_skeleton): a change here, or a new version of disarm that folds
+    differently, needs a data migration recomputing every account's, as users.0004 does."""
+    skeleton = skeleton_key(UserManager.normalize_email(email), digit_policy="tr39")
+    return skeleton.replace("m", "rn")
 
 
 class UserManager(BaseUserManager):
