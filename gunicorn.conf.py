@@ -29,6 +29,9 @@ access_log_format = (
     '"status": %(s)s, "duration_ms": %(M)s}'
 )
 errorlog = "-"
+# Both logs with secrets masked (reset links, OpenID Connect codes, API keys): the same
+# redaction as the application's log (mesads/core/redaction.py).
+logger_class = "mesads.core.gunicorn_logging.RedactingLogger"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 

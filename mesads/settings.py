@@ -420,11 +420,14 @@ LOGGING = {
         "json": {"()": "mesads.core.logging.JSONFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
+    # Secrets (reset links, OpenID Connect codes, API keys) masked in every line.
+    "filters": {"redact_secrets": {"()": "mesads.core.logging.RedactSecretsFilter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
             "formatter": LOG_FORMAT,
+            "filters": ["redact_secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},

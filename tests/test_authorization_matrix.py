@@ -75,6 +75,7 @@ EXPECTED = {
     # covers them configured, against a real provider).
     "proconnect:start": ("get", {persona: 404 for persona in PERSONAS}),
     "proconnect:callback": ("get", {persona: 404 for persona in PERSONAS}),
+    "proconnect:confirm_link": ("get", {persona: 404 for persona in PERSONAS}),
     "proconnect:logout_callback": ("get", {persona: 404 for persona in PERSONAS}),
     "password_reset": ("get", EVERYONE),
     "password_reset_done": ("get", EVERYONE),

@@ -20,6 +20,9 @@ def test_staff_unlink_a_proconnect_identity_in_the_admin(client, staff, manager)
             "date_joined_1": manager.date_joined.strftime("%H:%M:%S"),
             "groups": [],
             "user_permissions": [],
+            # The read-only inline of ProConnect links.
+            "proconnect_links-TOTAL_FORMS": "0",
+            "proconnect_links-INITIAL_FORMS": "0",
         }
     )
     data = {k: v for k, v in data.items() if k not in {"last_login", "date_joined", "password"}}

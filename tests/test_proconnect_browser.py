@@ -62,7 +62,13 @@ def test_a_manager_signs_in_with_proconnect_and_out_again(page, provider, manage
     page.get_by_label("Identifiant").fill("sub-camille-e2e")
     page.get_by_role("button", name="Se connecter").click()
 
-    # Back on Mes ADS, logged in; the account is now linked to the ProConnect identity.
+    # Back on Mes ADS: an account has this address, so its password is asked once.
+    page.get_by_role("heading", name="Associer votre compte à ProConnect").wait_for()
+    assert User.objects.get(pk=manager.pk).proconnect_sub is None
+    page.get_by_label("Mot de passe de votre compte Mes ADS").fill("mot-de-passe-de-test")
+    page.get_by_role("button", name="Associer mon compte").click()
+
+    # Logged in; the account is now linked to the ProConnect identity.
     page.get_by_role("button", name="Se déconnecter").wait_for()
     assert page.url == f"{site_origin(page)}/"
     assert "désormais associé à ProConnect" in page.content()

@@ -12,12 +12,15 @@ from django.template.loader import render_to_string
 from django.urls import Resolver404, get_script_prefix, resolve
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
+from .redaction import redact
+
 logger = logging.getLogger("mesads.request")
 
 
 class RequestLogMiddleware:
     """One log line per request: method, path (never the query string, which may hold
-    personal data such as a searched name), status, duration, user id, request id."""
+    personal data such as a searched name; secrets in the path masked, such as a
+    password-reset link's token), status, duration, user id, request id."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -28,14 +31,15 @@ class RequestLogMiddleware:
         request.request_id = request_id
         response = self.get_response(request)
         user = getattr(request, "user", None)
+        path = redact(request.path)
         logger.info(
             "%s %s %s",
             request.method,
-            request.path,
+            path,
             response.status_code,
             extra={
                 "method": request.method,
-                "path": request.path,
+                "path": path,
                 "status": response.status_code,
                 "duration_ms": round((time.monotonic() - start) * 1000, 1),
                 "user_id": user.pk if user is not None and user.is_authenticated else None,

@@ -1,23 +1,91 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
+from django.db.models import Count, OuterRef, Subquery
 
 from mesads.core.http import site_url as absolute_site_url
 
 from . import access_requests
-from .models import AuthorityAccess, InspectorGrant, LoginEvent, PrefectureMembership, User
+from .models import (
+    AuthorityAccess,
+    InspectorGrant,
+    LoginEvent,
+    PrefectureMembership,
+    ProConnectLink,
+    User,
+)
+from .proconnect.accounts import notify_link
 
 
-class UserCreationForm(AdminUserCreationForm):
+class LookalikeEmailMixin:
+    """Refuse an address that looks like another account's (same confusables skeleton):
+    "equıpe-nationale@…" (dotless ı) beside "equipe-nationale@…"."""
+
+    def clean_email(self) -> str:
+        email = User.objects.normalize_email(self.cleaned_data["email"])
+        if self.instance.pk and email == self.initial.get("email"):
+            return email  # unchanged: an account opened before can still be deactivated
+        if not User.objects.is_canonical_email(self.cleaned_data["email"]):
+            raise ValidationError(
+                "Cette adresse contient des caractères qui imitent des lettres ordinaires : "
+                "saisissez-la en lettres simples.",
+                code="look_alike",
+            )
+        lookalike = User.objects.lookalike_of(email, exclude_pk=self.instance.pk)
+        if lookalike is not None:
+            raise ValidationError(
+                f"Cette adresse ressemble à s’y méprendre à celle du compte {lookalike.email}.",
+                code="look_alike",
+            )
+        return email
+
+
+class UserCreationForm(LookalikeEmailMixin, AdminUserCreationForm):
     class Meta:
         model = User
         fields = ["email"]
 
 
-class UserEditForm(UserChangeForm):
+class UserEditForm(LookalikeEmailMixin, UserChangeForm):
     class Meta:
         model = User
         fields = ["email", "first_name", "last_name"]
+
+
+class LookalikeFilter(admin.SimpleListFilter):
+    """Accounts whose address looks like another account's: those opened before look-alike
+    addresses were refused."""
+
+    title = "adresse semblable à un autre compte"
+    parameter_name = "semblable"
+
+    def lookups(self, request, model_admin):
+        return [("oui", "Oui")]
+
+    def queryset(self, request, queryset):
+        if self.value() != "oui":
+            return queryset
+        same = (
+            User.objects.filter(email_skeleton=OuterRef("email_skeleton"))
+            .values("email_skeleton")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return queryset.annotate(same_skeleton=Subquery(same)).filter(same_skeleton__gt=1)
+
+
+class ProConnectLinkInline(admin.TabularInline):
+    model = ProConnectLink
+    fk_name = "user"
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "outcome", "sub", "claimed_email", "siret", "ip_address", "by"]
+    readonly_fields = fields
+    verbose_name_plural = "associations ProConnect (et tentatives refusées)"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(User)
@@ -26,17 +94,20 @@ class UserAdmin(BaseUserAdmin):
     add_form = UserCreationForm
     ordering = ["email"]
     list_display = ["email", "first_name", "last_name", "is_staff", "is_active", "last_login"]
-    list_filter = ["is_staff", "is_superuser", "is_active"]
+    list_filter = ["is_staff", "is_superuser", "is_active", LookalikeFilter]
     search_fields = ["email", "first_name", "last_name"]
+    inlines = [ProConnectLinkInline]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         (
             "Identité",
             {
                 "fields": ["first_name", "last_name", "proconnect_sub"],
-                "description": "Vider l’identifiant ProConnect délie le compte : la "
-                "prochaine connexion par ProConnect le rattache à nouveau par son adresse "
-                "(par exemple après un changement de fournisseur d’identité).",
+                "description": "Vider l’identifiant ProConnect délie le compte (par "
+                "exemple après un changement de fournisseur d’identité). Saisir un "
+                "identifiant l’associe : faites-le seulement après avoir vérifié avec la "
+                "personne (les comptes à droits étendus ne s’associent pas autrement) ; "
+                "elle en est avertie par courriel.",
             },
         ),
         (
@@ -48,6 +119,37 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]}),
     ]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "proconnect_sub" in form.changed_data and obj.proconnect_sub:
+            ProConnectLink.objects.create(
+                outcome=ProConnectLink.Outcome.BY_STAFF,
+                user=obj,
+                sub=obj.proconnect_sub,
+                claimed_email="",
+                ip_address=None,
+                by=request.user,
+            )
+            notify_link(obj, None, by_staff=True)
+
+
+@admin.register(ProConnectLink)
+class ProConnectLinkAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "outcome", "user", "claimed_email", "sub", "siret", "by"]
+    list_filter = ["outcome"]
+    search_fields = ["user__email", "claimed_email", "sub", "siret"]
+    list_select_related = ["user", "by"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(AuthorityAccess)

@@ -214,12 +214,36 @@ class EmailChangeForm(ReauthenticationMixin, FieldsetForm):
                 "Un autre compte Mes ADS utilise déjà cette adresse électronique.",
                 code="unique",
             )
+        # "equıpe-nationale@…" beside "equipe-nationale@…": one skeleton (TR 39).
+        if User.objects.lookalike_of(email, exclude_pk=self.user.pk) is not None:
+            raise ValidationError(
+                "Cette adresse ressemble à s’y méprendre à celle d’un autre compte Mes ADS : "
+                "choisissez-en une autre ou contactez l’équipe nationale.",
+                code="look_alike",
+            )
         return email
 
     def save(self) -> User:
         self.user.email = self.cleaned_data["email"]
         self.user.save(update_fields=["email"])
         return self.user
+
+
+class ProConnectLinkForm(ReauthenticationMixin, FieldsetForm):
+    """The existing account's password, typed once to link it to a ProConnect identity
+    (mesads.users.proconnect.accounts)."""
+
+    current_password = forms.CharField(
+        label="Mot de passe de votre compte Mes ADS",
+        help_text="Celui que vous utilisez pour vous connecter avec votre adresse électronique.",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+
+    def __init__(self, request: HttpRequest, user: User, *args, **kwargs):
+        self.request = request
+        self.user = user
+        super().__init__(*args, **kwargs)
 
 
 class NotificationPreferencesForm(FieldsetForm, forms.ModelForm):

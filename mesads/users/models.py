@@ -1,10 +1,27 @@
 import unicodedata
 
+from disarm import skeleton_key
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+
+def email_skeleton(email: str | None) -> str:
+    """What an address looks like: its Unicode TR 39 confusables skeleton (disarm), with
+    the digits folded as TR 39 does (1 ≡ l, 0 ≡ o). Two addresses with one skeleton are
+    look-alikes: "equıpe-nationale@…" (dotless ı) or "еquipe@…" (Cyrillic е) and
+    "equipe-nationale@…", which the canonical form (NFKC + casefold) keeps apart.
+
+    disarm leaves out one row of TR 39, m → rn, because it corrupts prose; an address is
+    an identifier, where "rnairie@…" must meet "mairie@…", so it is applied here.
+
+    Stored (User.email_skeleton): a change here, or a new version of disarm that folds
+    differently, needs a data migration recomputing every account's, as users.0004 does."""
+    skeleton = skeleton_key(UserManager.normalize_email(email), digit_policy="tr39")
+    return skeleton.replace("m", "rn")
 
 
 class UserManager(BaseUserManager):
@@ -24,6 +41,15 @@ class UserManager(BaseUserManager):
         login and when an address is chosen, never matched to another account."""
         email = (email or "").strip()
         return cls.normalize_email(email) == email.lower()
+
+    def lookalike_of(self, email: str | None, exclude_pk: int | None = None):
+        """Another account whose address looks like this one without being it (same
+        skeleton, another address), or None. Read on the indexed skeleton column."""
+        email = self.normalize_email(email)
+        found = self.filter(email_skeleton=email_skeleton(email)).exclude(email=email)
+        if exclude_pk is not None:
+            found = found.exclude(pk=exclude_pk)
+        return found.order_by("pk").first()
 
     def get_by_natural_key(self, username: str):
         # An exact comparison on the normalised form: iexact would use PostgreSQL's
@@ -51,6 +77,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     """A person using Mes ADS, identified by their e-mail address."""
 
     email = models.EmailField("adresse électronique", max_length=254, unique=True)
+    # email_skeleton(email), kept by save(): look-alike addresses are found on an index
+    # instead of by computing every account's skeleton (UserManager.lookalike_of).
+    email_skeleton = models.CharField(
+        "squelette de l’adresse", max_length=1024, editable=False, db_index=True, default=""
+    )
     first_name = models.CharField("prénom", max_length=150, blank=True)
     last_name = models.CharField("nom", max_length=150, blank=True)
     is_staff = models.BooleanField(
@@ -98,6 +129,44 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = User.objects.normalize_email(self.email)
+        # Checked when the address is chosen, not on every edit: national staff must still
+        # be able to deactivate an account opened with a look-alike address before.
+        stored = User.objects.filter(pk=self.pk).values_list("email", flat=True).first()
+        lookalike = self.lookalike_account if self.email != stored else None
+        if lookalike is not None:
+            raise ValidationError(
+                {
+                    "email": f"Cette adresse ressemble à s’y méprendre à celle du compte "
+                    f"{lookalike.email}."
+                },
+                code="look_alike",
+            )
+
+    @property
+    def lookalike_account(self) -> "User | None":
+        """Another account whose address looks like this one's (same TR 39 skeleton): to
+        be flagged wherever someone decides on this account's rights."""
+        return User.objects.lookalike_of(self.email, exclude_pk=self.pk) if self.email else None
+
+    def save(self, *args, **kwargs) -> None:
+        self.email_skeleton = email_skeleton(self.email)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "email" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "email_skeleton"}
+        super().save(*args, **kwargs)
+
+    @property
+    def has_extended_rights(self) -> bool:
+        """National staff, superusers, prefecture agents and inspectors: whoever holds
+        such an account reads or decides beyond one authority's register. Such an account
+        is never linked to a ProConnect identity by the person alone (README, « Se
+        connecter avec ProConnect »)."""
+        return (
+            self.is_staff
+            or self.is_superuser
+            or self.prefecture_memberships.filter(status=Status.ACCEPTED).exists()
+            or self.inspector_grants.exists()
+        )
 
     def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip() or self.email
@@ -271,3 +340,43 @@ class LoginEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.email} {self.created_at:%d/%m/%Y %H:%M}"
+
+
+class ProConnectLink(models.Model):
+    """Each time a ProConnect identity was linked to an existing account, or refused
+    because it claimed an account it may not take: for national staff (admin)."""
+
+    class Outcome(models.TextChoices):
+        CONFIRMED = "confirmed", "Associé (mot de passe du compte confirmé)"
+        BY_STAFF = "staff", "Associé par l’équipe nationale"
+        REFUSED_RIGHTS = "refused_rights", "Refusé : compte à droits étendus"
+        REFUSED_LOOKALIKE = "refused_lookalike", "Refusé : adresse semblable à un compte"
+
+    outcome = models.CharField("résultat", max_length=20, choices=Outcome.choices)
+    user = models.ForeignKey(
+        User,
+        on_delete=models.CASCADE,
+        related_name="proconnect_links",
+        verbose_name="compte",
+    )
+    sub = models.CharField("identifiant ProConnect", max_length=255)
+    claimed_email = models.CharField("adresse transmise par ProConnect", max_length=254)
+    siret = models.CharField("SIRET transmis", max_length=14, blank=True)
+    ip_address = models.GenericIPAddressField("adresse IP", null=True, blank=True)
+    by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="par",
+    )
+    created_at = models.DateTimeField("date", auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "association ProConnect"
+        verbose_name_plural = "associations ProConnect"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} – {self.user} ({self.claimed_email})"

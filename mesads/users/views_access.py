@@ -8,6 +8,7 @@ never learns which requests exist, a prefecture agent never sees another départ
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
@@ -24,7 +25,7 @@ from .forms_access import (
     DecisionCommentForm,
     MembershipRequestForm,
 )
-from .models import AuthorityAccess, PrefectureMembership, Status
+from .models import AuthorityAccess, PrefectureMembership, Status, User
 
 PAGE_SIZE = 50
 # How a list of requests in each status is titled ("Demandes en attente"…).
@@ -259,6 +260,14 @@ def membership_list(request):
     memberships = (
         PrefectureMembership.objects.filter(status=status)
         .select_related("user", "departement", "decided_by")
+        # An address that looks like another account's (TR 39 skeleton), flagged.
+        .annotate(
+            lookalike=Exists(
+                User.objects.filter(email_skeleton=OuterRef("user__email_skeleton")).exclude(
+                    pk=OuterRef("user_id")
+                )
+            )
+        )
         .order_by("-created_at" if status == Status.PENDING else "-decided_at", "-pk")
     )
     page = Paginator(memberships, PAGE_SIZE).get_page(request.GET.get("page"))

@@ -5,8 +5,9 @@ public servants, beside the e-mail + password login.
 - ``backend``: the protocol (token, ID token and signed userinfo, all verified) on top of
   mozilla-django-oidc, and the authentication backend that turns verified claims into a
   Mes ADS account.
-- ``accounts``: which account a ProConnect identity is (by ``sub``, else linked once by a
-  verified e-mail address, else a new account with no access).
+- ``accounts``: which account a ProConnect identity is (by ``sub``; else an existing
+  account with the same address, linked only once its owner types its password, never
+  for accounts with extended rights; else a new account with no access).
 - ``views``: the login page with the button, the start of a login, the callback, the
   logout that ends the ProConnect session too.
 
@@ -27,6 +28,9 @@ CLAIMS_CREDENTIAL = "proconnect_claims"
 # end the ProConnect session at logout.
 ID_TOKEN_SESSION_KEY = "proconnect_id_token"
 LOGOUT_STATE_SESSION_KEY = "proconnect_logout_state"
+# Kept in the session between the callback and the confirmation of an existing account's
+# password: the identity waiting to be linked (accounts.py).
+PENDING_LINK_SESSION_KEY = "proconnect_pending_link"
 
 
 def is_enabled() -> bool:

@@ -26,6 +26,7 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import absolutify
 
 from ..backends import ModelBackend
+from ..middleware import client_ip
 from . import CLAIMS_CREDENTIAL, SCOPES
 from .accounts import AccountRefused, match_account
 from .provider import ProviderUnavailable, configuration, get_json
@@ -213,7 +214,7 @@ class ProConnectBackend(OIDCAuthenticationBackend):
         if request is None or claims is None:
             return None  # a password login, or anything else: not ours
         try:
-            match = match_account(claims)
+            match = match_account(claims, client_ip(request))
         except AccountRefused as refusal:
             request.proconnect_refusal = str(refusal)
             return None

@@ -9,5 +9,6 @@ app_name = "proconnect"
 urlpatterns = [
     path("connexion/", views.StartView.as_view(), name="start"),
     path("retour/", views.CallbackView.as_view(), name="callback"),
+    path("associer/", views.ConfirmLinkView.as_view(), name="confirm_link"),
     path("deconnexion/", views.logout_callback, name="logout_callback"),
 ]

@@ -1,6 +1,7 @@
 """The login page, and the ProConnect login and logout round trips."""
 
 import logging
+import time
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -8,16 +9,26 @@ from django.contrib import auth, messages
 from django.contrib.auth import views as auth_views
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import redirect, resolve_url
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, get_random_string
 from django.utils.decorators import method_decorator
 from django.views import View
 from mozilla_django_oidc.views import OIDCAuthenticationRequestView
 
+from ..forms import ProConnectLinkForm
+from ..middleware import client_ip
+from ..models import User
 from ..signals import record_failed_proconnect_login
-from . import CLAIMS_CREDENTIAL, ID_TOKEN_SESSION_KEY, LOGOUT_STATE_SESSION_KEY, is_enabled
-from .accounts import login_name
+from . import (
+    BACKEND,
+    CLAIMS_CREDENTIAL,
+    ID_TOKEN_SESSION_KEY,
+    LOGOUT_STATE_SESSION_KEY,
+    PENDING_LINK_SESSION_KEY,
+    is_enabled,
+)
+from .accounts import confirm_link, link_to_confirm, login_name
 from .backend import IdentityError, ProConnectBackend, oidc_setting
 from .provider import ProviderUnavailable, configuration
 
@@ -124,6 +135,22 @@ class CallbackView(View):
             record_failed_proconnect_login(request)
             return _back_to_login(request, FAILED)
 
+        pending = link_to_confirm(identity.claims)
+        if pending is not None:
+            # An existing account with this address: linked only once its owner proves it
+            # (accounts.py). Kept in this session only, for a few minutes.
+            request.session[PENDING_LINK_SESSION_KEY] = {
+                "user": pending.pk,
+                "claims": {
+                    key: identity.claims.get(key)
+                    for key in ("sub", "email", "siret", "given_name", "usual_name")
+                },
+                "id_token": identity.id_token,
+                "next": next_url,
+                "at": time.time(),
+            }
+            return redirect("proconnect:confirm_link")
+
         # The lockout (django-axes, first backend) and the audit count this attempt
         # against the address, as for a password.
         user = auth.authenticate(
@@ -143,13 +170,64 @@ class CallbackView(View):
                 "votre commune ou de votre groupement, demandez l’accès ci-dessous.",
             )
             return redirect("access:search")
-        if match.linked:
-            messages.success(
-                request,
-                "Votre compte Mes ADS est désormais associé à ProConnect : vous pourrez "
-                "vous connecter avec l’un ou l’autre.",
-            )
         return HttpResponseRedirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
+
+
+# Minutes the person has, back from ProConnect, to type the existing account's password.
+PENDING_LINK_MINUTES = 10
+
+
+class ConfirmLinkView(View):
+    """Back from ProConnect with the address of an existing account: the person types
+    that account's password once (lockout and audit as at the login page) before the
+    identity is linked to it and they are logged in; the owner is told by e-mail."""
+
+    http_method_names = ["get", "post"]
+    template_name = "users/proconnect/confirm_link.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        _ensure_enabled()
+        pending = request.session.get(PENDING_LINK_SESSION_KEY)
+        if not pending or time.time() - pending["at"] > PENDING_LINK_MINUTES * 60:
+            request.session.pop(PENDING_LINK_SESSION_KEY, None)
+            return _back_to_login(request, FAILED)
+        self.pending = pending
+        self.account = User.objects.filter(pk=pending["user"], is_active=True).first()
+        if self.account is None:
+            request.session.pop(PENDING_LINK_SESSION_KEY, None)
+            return _back_to_login(request, FAILED)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request):
+        return self.render(ProConnectLinkForm(request, self.account))
+
+    def post(self, request):
+        form = ProConnectLinkForm(request, self.account, request.POST)
+        if not form.is_valid():
+            return self.render(form)
+        pending = request.session.pop(PENDING_LINK_SESSION_KEY)
+        if not confirm_link(self.account, pending["claims"], client_ip(request)):
+            return _back_to_login(request, FAILED)
+        self.account.backend = BACKEND  # what the login audit reads the method from
+        auth.login(request, self.account, backend=BACKEND)
+        request.session[ID_TOKEN_SESSION_KEY] = pending["id_token"]
+        messages.success(
+            request,
+            "Votre compte Mes ADS est désormais associé à ProConnect : vous pourrez vous "
+            "connecter avec l’un ou l’autre. Un courriel vous le confirme.",
+        )
+        return HttpResponseRedirect(pending["next"] or resolve_url(settings.LOGIN_REDIRECT_URL))
+
+    def render(self, form) -> HttpResponse:
+        return render(
+            self.request,
+            self.template_name,
+            {
+                "form": form,
+                "account": self.account,
+                "has_password": self.account.has_usable_password(),
+            },
+        )
 
 
 class LogoutView(auth_views.LogoutView):
