@@ -15,7 +15,16 @@ from django.db import connection
 from mesads.exchange.importing import READING, import_file
 from mesads.exchange.parsing import FileRefused, detect_encoding, read_table
 
-from .hostile_files import CORPUS, ROOT, import_in_subprocess, many_rows, write_corpus
+from .hostile_files import (
+    CORPUS,
+    ROOT,
+    SHEET_END,
+    SHEET_START,
+    _workbook,
+    import_in_subprocess,
+    many_rows,
+    write_corpus,
+)
 
 # Memory a hostile file may cost the importing process above its start-up (Django, the
 # project, the command and its database connection: 70 to 111 MB depending on the
@@ -119,6 +128,22 @@ def test_a_sheet_past_the_row_bound_is_refused_before_any_row_is_checked(nimes):
     assert "plus de 200 000 lignes (limite d’un import)" in issue.message
     assert not [done for stage, done in reported if stage == READING and done]
     assert result.rows == 0
+
+
+@pytest.mark.django_db
+def test_the_waiting_lists_import_meets_the_same_row_bound_first(nimes):
+    """The waiting lists read their files with the same reader: 400,000 rows are refused
+    before a row is read (it used to build 5,000 applications, then stop)."""
+    from mesads.waitinglists.spreadsheets import COLUMNS, Importer
+
+    header = "".join(f'<c t="inlineStr"><is><t>{c.header}</t></is></c>' for c in COLUMNS)
+    row = '<row><c r="A1"><v>1</v></c><c r="H1"><v>2</v></c></row>'
+    sheet = SHEET_START + f'<row r="1">{header}</row>' + row * 400_000 + SHEET_END
+    importer = Importer(nimes, io.BytesIO(_workbook(sheet.encode())), "liste.xlsx")
+    assert importer.read() == []
+    [issue] = importer.result.issues
+    assert "plus de 200 000 lignes (limite d’un import)" in issue.message
+    assert importer.identities == []
 
 
 @pytest.mark.django_db
