@@ -16,10 +16,12 @@ PYTHON ?= $(shell for p in $(PYTHON_CANDIDATES); do \
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || { \
-	  test -n "$(PYTHON)" && $(PYTHON) $(IS_RECENT) 2>/dev/null || { \
-	    echo "Python 3.11 or later is needed, and none was found ($(or $(PYTHON),none of" \
-	         "$(PYTHON_CANDIDATES) on the PATH is)): install python3.11, or run" \
-	         "make PYTHON=/path/to/python3.x" >&2; exit 1; }; \
+	  test -n "$(PYTHON)" || { \
+	    echo "No Python 3.11 or later on the PATH (looked for $(PYTHON_CANDIDATES)):" \
+	         "install one, or run make PYTHON=/path/to/python3.x" >&2; exit 1; }; \
+	  $(PYTHON) $(IS_RECENT) 2>/dev/null || { \
+	    echo "$(PYTHON) is not Python 3.11 or later: run make PYTHON=/path/to/python3.x" >&2; \
+	    exit 1; }; \
 	  echo "Making $(VENV) with $(PYTHON) ($$($(PYTHON) -V))"; \
 	  $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
