@@ -25,7 +25,9 @@ numbers stay those of the file.
 
 Hostile files (OPERATIONS.md #4–#9) meet hard bounds before they cost memory: columns,
 rows, bytes of XML between two rows, decompressed bytes, shared strings, CSV field size.
-Each refusal says which bound was hit. An archive whose headers lie (bad CRC, truncated
+Each refusal says which bound was hit. The rows of a file (CSV records, XLSX row elements)
+are counted before the first is handed on, so that a file past the row bound costs a
+quick read, not the import of 200,000 rows first. An archive whose headers lie (bad CRC, truncated
 stream) is « endommagé », never a technical error to retry.
 """
 
