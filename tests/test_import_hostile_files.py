@@ -37,6 +37,8 @@ CPU_SECONDS = 5
 
 # Files whose refusal needs the register (the rows reach validation).
 NEEDS_DATABASE = {"garbage.csv"}
+# Measured with a register that knows its rows' authority (below).
+WITH_REGISTER = {"many-rows.xlsx"}
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +66,7 @@ def command_env(tmp_path_factory) -> dict[str, str]:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("name", list(CORPUS))
+@pytest.mark.parametrize("name", [name for name in CORPUS if name not in WITH_REGISTER])
 def test_a_hostile_file_is_refused_fast_in_bounded_memory(corpus, command_env, name):
     if name in NEEDS_DATABASE and connection.vendor != "postgresql":
         pytest.skip("the command's process needs a shared test database (PostgreSQL; CI)")
@@ -128,6 +130,21 @@ def test_a_sheet_past_the_row_bound_is_refused_before_any_row_is_checked(nimes):
     assert "plus de 200 000 lignes (limite d’un import)" in issue.message
     assert not [done for stage, done in reported if stage == READING and done]
     assert result.rows == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_400_000_valid_rows_are_refused_fast_in_bounded_memory(corpus, command_env, nimes):
+    """O9, the way the review met it: every row an ADS of Nîmes, in a register that has
+    Nîmes (committed, so that the command's process sees it). Before the rows were counted
+    first, this cost 5.4 s of CPU and 261 MB above start-up (200,000 rows checked);
+    now 0.2 s and 21 MB."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the command's process needs a shared test database (PostgreSQL; CI)")
+    result = import_in_subprocess(corpus["many-rows.xlsx"], env=command_env)
+    assert result["returncode"] != 0
+    assert "plus de 200 000 lignes (limite d’un import)" in result["output"], result["output"]
+    assert result["above_start_mb"] < ABOVE_START_MB, result
+    assert result["cpu_s"] < CPU_SECONDS, result
 
 
 @pytest.mark.django_db
