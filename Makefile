@@ -38,12 +38,12 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
+ifneq ($(shell command -v npm 2>/dev/null),)
+node: $(NODE_STAMP)
+else
 node:
-	@if command -v npm >/dev/null 2>&1; then \
-	  $(MAKE) --no-print-directory $(NODE_STAMP); \
-	else \
-	  echo "npm not found: npm packages not installed; the tests that need node are skipped."; \
-	fi
+	@echo "npm not found: npm packages not installed; the tests that need node are skipped."
+endif
 
 migrate: install
 	$(PY) manage.py migrate --noinput
