@@ -1,7 +1,9 @@
-"""The hostile spreadsheets of OPERATIONS.md #4–#9 and #18, generated (never committed).
+"""The hostile spreadsheets of OPERATIONS.md #4–#9, #18 and the review of 2026-12-07 (O9,
+L12), generated (never committed).
 
-Run as a script to print, for each file, its size, the time and peak memory of
-`manage.py import_ads FILE` (a dry run, in a fresh process) and the message it got:
+Run as a script to print, for each file, its size, the time and memory of
+`manage.py import_ads FILE` (a dry run, in a fresh process) above that process's own
+start-up, and the message it got:
 
     .venv/bin/python tests/hostile_files.py
 """
@@ -93,23 +95,36 @@ def padded_cell() -> bytes:
     padding = b" " * (1024 * 1024)
     compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
     head = (SHEET_START + _header_row() + '<row r="2"><c r="A2" t="inlineStr"><is><t>').encode()
-    body = [compressor.compress(head)]
-    for _ in range(2000):  # 2 GB of spaces
-        body.append(compressor.compress(padding))
-    body.append(compressor.compress(("</t></is></c></row>" + SHEET_END).encode()))
-    body.append(compressor.flush())
-    return _raw_zip_with_sheet(b"".join(body), claimed_size=2000 * len(padding) + 500)
+    # Each block ends with a full flush, so it stands alone: compressed once, repeated
+    # (compressing the 2 GB took most of this module's set-up).
+    start = compressor.compress(head) + compressor.flush(zlib.Z_FULL_FLUSH)
+    block = compressor.compress(padding) + compressor.flush(zlib.Z_FULL_FLUSH)
+    end = compressor.compress(("</t></is></c></row>" + SHEET_END).encode()) + compressor.flush()
+    stream = start + block * 2000 + end  # 2 GB of spaces
+    return _raw_zip_with_sheet(stream, claimed_size=2000 * len(padding) + 500)
 
 
 def lying_zip() -> bytes:
-    """#8: headers claim 2 MB for a sheet that inflates to 1.1 GB (and its CRC is wrong)."""
-    chunk = b"<row/>" * (1024 * 1024 // 6)
+    """#8: headers claim 2 MB for a sheet that inflates to 1.1 GB (and its CRC is wrong).
+    The 2 MB it claims hold fewer rows than the import's bound: what stops it is the
+    archive's lie."""
+    chunk = b"<row><c/></row>\n" * (1024 * 1024 // 16)
     compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
     head = compressor.compress((SHEET_START + _header_row()).encode())
+    head += compressor.flush(zlib.Z_FULL_FLUSH)
     block = compressor.compress(chunk) + compressor.flush(zlib.Z_FULL_FLUSH)
     tail = compressor.compress(SHEET_END.encode()) + compressor.flush()
     stream = head + block * 1100 + tail
     return _raw_zip_with_sheet(stream, claimed_size=2 * 1024 * 1024, crc=0x12345678)
+
+
+def many_rows() -> bytes:
+    """O9: 400,000 short rows, 24 MB of XML from a file of about 100 KB: within the
+    decompression bound (40 times the file, at least 40 MB), twice the row bound. Each row
+    is an ADS of Nîmes with the same number."""
+    row = '<row><c r="C1"><v>30189</v></c><c r="E1"><v>12</v></c></row>'
+    sheet = SHEET_START + _header_row() + row * 400_000 + SHEET_END
+    return _workbook(sheet.encode())
 
 
 def _raw_zip_with_sheet(deflated: bytes, *, claimed_size: int, crc: int | None = None) -> bytes:
@@ -186,6 +201,28 @@ def doctype_late() -> bytes:
     return _workbook(sheet.encode())
 
 
+def _doctype_sheet(padding: int) -> str:
+    # The entity is used in a cell: a reader that lets the declaration through imports it.
+    return (
+        '<?xml version="1.0" encoding="{encoding}"?>' + "<!-- " + "x" * padding + " -->"
+        '<!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa">]>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        "<sheetData>" + _header_row() + '<row r="2"><c r="C2" t="inlineStr"><is><t>&a;</t>'
+        "</is></c></row>" + SHEET_END
+    )
+
+
+def doctype_far() -> bytes:
+    """L12: a DOCTYPE after 8 KB of comment, beyond any window at the start of the part."""
+    return _workbook(_doctype_sheet(8 * 1024).format(encoding="UTF-8").encode())
+
+
+def doctype_utf16() -> bytes:
+    """L12: a sheet in UTF-16 (with its byte order mark) whose DOCTYPE comes first: no
+    search for the ASCII bytes ``<!DOCTYPE`` finds it."""
+    return _workbook(_doctype_sheet(10).format(encoding="UTF-16").encode("utf-16"))
+
+
 def csv_of_separators() -> bytes:
     """#7: 40 MB of ";\\n"."""
     return b";\n" * (20 * 1024 * 1024)
@@ -210,6 +247,9 @@ CORPUS = {
     "padded-cell.xlsx": (padded_cell, "volumineux"),
     "lying-zip.xlsx": (lying_zip, "endommagé"),
     "doctype-late.xlsx": (doctype_late, "déclarations XML interdites"),
+    "doctype-far.xlsx": (doctype_far, "déclarations XML interdites"),
+    "doctype-utf16.xlsx": (doctype_utf16, "déclarations XML interdites"),
+    "many-rows.xlsx": (many_rows, "plus de 200 000 lignes"),
     "separators.csv": (csv_of_separators, "lignes"),
     "garbage.csv": (csv_of_garbage, "lignes"),
     "long-field.csv": (csv_long_field, "Ligne 2"),
@@ -227,23 +267,43 @@ def write_corpus(folder: Path) -> dict[str, Path]:
     return paths
 
 
-# Runs the command in the child and reports the child's own peak memory: VmHWM belongs to
-# the process image started by exec (ru_maxrss would include the parent's pages at fork).
+# Runs the command in the child and reports what the file cost that process: its peak
+# memory (VmHWM: the process image started by exec, not the parent's pages at fork) and its
+# CPU time, both from the moment it has started, i.e. loaded Django, the project and the
+# command and opened its database connection. What start-up takes varies between machines
+# (111 MB on one, 70 MB on another); what a file costs above it does not.
 _CHILD = """
-import atexit, runpy, sys
-def _peak():
+import atexit, os, runpy, sys, time
+sys.path.insert(0, os.getcwd())
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesads.settings")
+import django
+django.setup()
+import mesads.exchange.management.commands.import_ads
+from django.db import connection
+connection.ensure_connection()
+def _hwm():
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM"):
-            sys.stderr.write("PEAK_KB " + line.split()[1] + "\\n")
-atexit.register(_peak)
+            return line.split()[1]
+START_KB, START_CPU = _hwm(), time.process_time()
+def _report():
+    cpu = time.process_time() - START_CPU
+    sys.stderr.write(f"START_KB {START_KB}\\nPEAK_KB {_hwm()}\\nCPU_S {cpu:.3f}\\n")
+atexit.register(_report)
 sys.argv = ["manage.py", "import_ads", sys.argv[1]]
 runpy.run_path("manage.py", run_name="__main__")
 """
 
 
+def _figure(output: str, name: str) -> float:
+    values = [line.split()[1] for line in output.splitlines() if line.startswith(name + " ")]
+    return float(values[-1]) if values else float("nan")
+
+
 def import_in_subprocess(path: Path, env: dict[str, str] | None = None) -> dict:
-    """`manage.py import_ads PATH` (a dry run) in a fresh process: exit code, output,
-    wall time and that process's peak resident memory."""
+    """`manage.py import_ads PATH` (a dry run) in a fresh process: exit code, output, wall
+    time, and what reading the file cost that process above its own start-up: memory
+    (``above_start_mb``, its peak minus its start-up's) and CPU time (``cpu_s``)."""
     start = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-c", _CHILD, str(path)],
@@ -255,12 +315,16 @@ def import_in_subprocess(path: Path, env: dict[str, str] | None = None) -> dict:
     )
     seconds = time.monotonic() - start
     output = result.stdout + result.stderr
-    peaks = [line.split()[1] for line in output.splitlines() if line.startswith("PEAK_KB ")]
+    peak_mb = _figure(output, "PEAK_KB") / 1024
+    start_mb = _figure(output, "START_KB") / 1024
     return {
         "returncode": result.returncode,
         "output": output,
         "seconds": seconds,
-        "peak_mb": int(peaks[-1]) / 1024 if peaks else float("nan"),
+        "cpu_s": _figure(output, "CPU_S"),
+        "start_mb": start_mb,
+        "peak_mb": peak_mb,
+        "above_start_mb": peak_mb - start_mb,
     }
 
 
@@ -274,7 +338,7 @@ if __name__ == "__main__":
 
     call_command("migrate", verbosity=0)  # the database the command will read
     folder = Path(tempfile.mkdtemp(prefix="hostile-"))
-    print(f"{'file':<20} {'size':>10} {'time':>7} {'peak':>8}  message")
+    print(f"{'file':<20} {'size':>10} {'cpu':>7} {'start':>7} {'+peak':>7}  message")
     for name, path in write_corpus(folder).items():
         result = import_in_subprocess(path)
         message = next(
@@ -287,6 +351,6 @@ if __name__ == "__main__":
         )
         size = path.stat().st_size
         print(
-            f"{name:<20} {size / 1024:>8.1f}KB {result['seconds']:>6.2f}s "
-            f"{result['peak_mb']:>6.0f}MB  {message[:110]}"
+            f"{name:<20} {size / 1024:>8.1f}KB {result['cpu_s']:>6.2f}s "
+            f"{result['start_mb']:>5.0f}MB {result['above_start_mb']:>5.0f}MB  {message[:100]}"
         )

@@ -363,15 +363,19 @@ def test_the_shipped_templates_are_what_the_script_makes():
 
 
 def test_decree_generation_time(complete_ads, capsys):
-    """Printed in the closing note: the time to fill in one decree."""
+    """Printed in the closing note: the time to fill in one decree (a figure, not a bound:
+    it measures the machine). Filling in the same decree again gives the same text."""
     rounds = 20
     started = time.perf_counter()
-    for _ in range(rounds):
-        decrees.render_ads_decree(complete_ads, "attribution")
+    documents = [decrees.render_ads_decree(complete_ads, "attribution") for _ in range(rounds)]
     per_docx = (time.perf_counter() - started) * 1000 / rounds
     with capsys.disabled():
         print(f"\ndecree generation: {per_docx:.1f} ms per docx ({rounds} rounds)")
-    assert per_docx < 500
+    texts = {
+        "\n".join(p.text for p in Document(io.BytesIO(document)).paragraphs)
+        for document in documents
+    }
+    assert len(texts) == 1 and "{{" not in next(iter(texts))
 
 
 def test_the_authority_name_is_elided_as_french_writes_it(client, other_manager, ales):
