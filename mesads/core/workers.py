@@ -33,6 +33,7 @@ from django.db import (
     connections,
 )
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
@@ -83,6 +84,10 @@ def interrupt(task_result: DBTaskResult, reason: str) -> str:
     """Queue again (safe to retry) or mark failed a task whose worker is gone; returns
     what was done: "queued", "failed" or "" (someone else took it meanwhile)."""
     running = DBTaskResult.objects.filter(pk=task_result.pk, status=TaskResultStatus.RUNNING)
+    try:
+        import_string(task_result.task_path)  # the declaration runs when its module loads
+    except ImportError:
+        pass  # a task that no longer exists is not run again
     retryable = task_result.task_path in _RETRYABLE
     runs = len(task_result.worker_ids or [])
     if retryable and runs < settings.WORKER_MAX_INTERRUPTIONS:
@@ -231,6 +236,7 @@ class ResilientWorker(Worker):
 
     def run(self) -> None:
         heartbeat = Heartbeat(self)
+        heartbeat.beat()  # before the first task: known at once, and the dead swept
         heartbeat.start()
         try:
             while self.running:
