@@ -23,11 +23,13 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from mesads.core.models import WorkerHeartbeat
@@ -348,7 +350,7 @@ def test_a_password_reset_is_sent_while_an_import_runs(client, settings, tmp_pat
 # --- O5: a worker SIGKILLed while it runs a task -------------------------------------------
 
 
-def test_the_task_of_a_killed_worker_is_interrupted_or_run_again(settings, tmp_path):
+def test_the_task_of_a_killed_worker_is_interrupted_or_run_again(client, settings, tmp_path):
     settings.TASKS = DATABASE_BACKEND
     unsafe = nap.enqueue(str(tmp_path / "nap"), 60)
     safe = nap_once.enqueue(str(tmp_path / "nap_once"), 60)
@@ -375,6 +377,7 @@ def test_the_task_of_a_killed_worker_is_interrupted_or_run_again(settings, tmp_p
             "the safe task to run again",
         )
         ages = heartbeat_ages()
+        health = client.get(reverse("healthz")).json()
     print(f"killed worker's task interrupted {detected_in:.2f} s after the kill")
     interrupted = DBTaskResult.objects.get(pk=unsafe.id)
     assert interrupted.exception_class_path.endswith(TaskInterrupted.__qualname__)
@@ -384,6 +387,7 @@ def test_the_task_of_a_killed_worker_is_interrupted_or_run_again(settings, tmp_p
     assert detected_in < 15
     assert ages["default"] is not None and ages["default"] < 5
     assert ages["imports"] is None  # no worker serves the imports here
+    assert health["worker"]["default"] < 5 and health["worker"]["imports"] is None
     assert not WorkerHeartbeat.objects.exists()  # the dead ones forgotten, the last left
 
 
@@ -468,3 +472,44 @@ def test_a_campaign_interrupted_mid_way_is_finished_sending_each_mail_once(
     assert len(failed) <= 1 and sent | failed == set(addresses)
     assert sent <= set(delivered)
     assert DBTaskResult.objects.filter(task_path__endswith="send_campaign").count() >= 4
+
+
+def test_a_campaign_pauses_when_the_mail_server_is_silent_and_frees_the_queue(
+    settings, tmp_path, gard, staff, silent_smtp
+):
+    """17,000 mails × the 10 s timeout held every queue ~47 h: now the campaign stops
+    after a few failures in a row, waits (longer each time), and other mail goes first."""
+    settings.TASKS = DATABASE_BACKEND
+    port, accepted = silent_smtp
+    for n in range(12):
+        _manager(
+            f"maire{n}@commune{n}.example", _commune_authority(f"30{n + 100:03d}", f"C{n}", gard)
+        )
+    campaign = Campaign.objects.create(
+        target=Campaign.Target.NEVER_DECLARED, subject="Relance", body="{lien}", created_by=staff
+    )
+    confirm(campaign, staff, site_url="https://mesads.example")
+    env = worker_env(
+        settings,
+        tmp_path,
+        EMAIL_URL=f"smtp://127.0.0.1:{port}",
+        EMAIL_TIMEOUT="1",
+        EMAIL_RETRY_DELAY="60",
+        CAMPAIGN_PAUSE_AFTER_FAILURES="3",
+    )
+    with workers(env, tmp_path, "emails"):
+        # Its next batch queued a minute ahead (EMAIL_RETRY_DELAY).
+        paused = DBTaskResult.objects.filter(
+            task_path__endswith="send_campaign",
+            status="READY",
+            run_after__gt=timezone.now() + timedelta(seconds=30),
+            run_after__lt=timezone.now() + timedelta(days=1),
+        )
+        wait_for(paused.exists, 30, "the campaign to pause")
+        assert len(accepted) == 3  # three tries, not twelve
+        send_email.enqueue("quelquun@mairie.example", "Autre", "Texte")
+        wait_for(lambda: len(accepted) == 4, 10, "the other mail to be tried meanwhile")
+    recipients = CampaignRecipient.objects.filter(campaign=campaign)
+    assert recipients.filter(status="pending", attempts=1).count() == 3  # tried again later
+    assert recipients.filter(status="pending", attempts=0).count() == 9
+    assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.SENDING

@@ -125,6 +125,45 @@ def test_the_worker_refuses_the_immediate_backend():
     assert time.monotonic() - started < 30
 
 
+def test_the_worker_refuses_an_unknown_queue():
+    env = {**os.environ, "TASKS_BACKEND": "database"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "worker", "--queues", "emails,mails", "--batch"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "Unknown queue(s): mails" in result.stderr
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_serves_only_the_queues_it_is_given(settings, tmp_path, nimes, staff):
+    """Production runs one process for the e-mails and one for the rest (README)."""
+    settings.TASKS = DATABASE_BACKEND
+    mail_dir = tmp_path / "mails"
+    mail_dir.mkdir()
+    upload = io.BytesIO(csv_file([nimes_row("W-3")]))
+    upload.name = "registre.csv"
+    job = start_import(upload, user=staff)
+    send_email.enqueue("gestionnaire@mairie.example", "Bonjour", "Un message de Mes ADS.")
+    env = _worker_env(Path(settings.MEDIA_ROOT), mail_dir)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "worker", "--queues", "emails", "--batch"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(list(mail_dir.iterdir())) == 1
+    assert ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.QUEUED  # not its queue
+
+
 @needs_postgresql
 @pytest.mark.django_db(transaction=True)
 def test_the_worker_refreshes_the_key_figures_the_page_served_stale(

@@ -302,3 +302,13 @@ class ResilientWorker(Worker):
             WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
         except DatabaseError:
             pass  # swept by the others after the lease
+
+
+def worker_health() -> dict[str, float | None] | str:
+    """The ``worker`` entry of ``/healthz``: per queue, seconds since the freshest heartbeat
+    of a worker serving it (None: no worker), or "error" when it cannot be read. Informative:
+    a stopped worker does not take the web servers out of the load balancer."""
+    try:
+        return heartbeat_ages()
+    except DatabaseError:
+        return "error"
