@@ -181,18 +181,20 @@ class Heartbeat(threading.Thread):
         self.worker = worker
         self.stopped = threading.Event()
         self.failing = False
+        self.next_sweep = 0.0
 
     def run(self) -> None:
         try:
-            while True:
+            while not self.stopped.wait(settings.WORKER_HEARTBEAT_INTERVAL):
                 self.beat()
-                if self.stopped.wait(settings.WORKER_HEARTBEAT_INTERVAL):
-                    break
         finally:
             connections.close_all()  # this thread's connections only
 
     def beat(self) -> None:
         worker = self.worker
+        now = time.monotonic()
+        # The sweep reads every running task: a few times a lease is enough.
+        sweep = now >= self.next_sweep
         try:
             task = worker.current_task
             WorkerHeartbeat.objects.update_or_create(
@@ -207,7 +209,9 @@ class Heartbeat(threading.Thread):
                     "task_name": task.task_path[:200] if task else "",
                 },
             )
-            counts = sweep_interrupted_tasks()
+            counts = sweep_interrupted_tasks() if sweep else {}
+            if sweep:
+                self.next_sweep = now + settings.WORKER_LEASE_TIMEOUT / 4
         except DatabaseError as error:
             if not self.failing:  # once per outage: the main loop logs each attempt
                 logger.warning("Worker heartbeat not written: %s", error)
@@ -217,7 +221,7 @@ class Heartbeat(threading.Thread):
         if self.failing:
             logger.info("Worker heartbeat written again")
         self.failing = False
-        if counts["queued"] or counts["failed"]:
+        if counts.get("queued") or counts.get("failed"):
             logger.warning("Tasks of dead workers taken back: %s", counts)
 
     def stop(self) -> None:
