@@ -218,6 +218,10 @@ class Heartbeat(threading.Thread):
             self.failing = True
             connections["default"].close()
             return
+        except Exception:
+            # Never let the thread die: a worker without heartbeat loses its tasks.
+            logger.exception("Worker heartbeat or sweep failed")
+            return
         if self.failing:
             logger.info("Worker heartbeat written again")
         self.failing = False
