@@ -425,6 +425,30 @@ def test_the_worker_waits_for_the_database_and_survives_losing_it(settings, tmp_
         assert "the database answers again" in worker.log()
 
 
+def test_a_task_that_outlived_the_database_is_taken_back_when_it_answers(settings, tmp_path, relay):
+    """The database went away while a task ran: the worker could not even mark it. Once
+    the database answers again it is marked interrupted, not left RUNNING for good."""
+    settings.TASKS = DATABASE_BACKEND
+    db = connection.settings_dict
+    env = worker_env(
+        settings,
+        tmp_path,
+        DATABASE_URL=f"postgres://{db['USER']}@127.0.0.1:{relay.port}/{db['NAME']}",
+    )
+    relay.open()
+    result = nap.enqueue(str(tmp_path / "nap"), 2)
+    with workers(env, tmp_path, "default") as (worker,):
+        running = DBTaskResult.objects.filter(pk=result.id, status="RUNNING")
+        wait_for(running.exists, 30, "the task to start")
+        relay.close()
+        wait_for(lambda: "database unavailable" in worker.log(), 30, "the worker to notice")
+        relay.open()
+        failed = DBTaskResult.objects.filter(pk=result.id, status="FAILED")
+        wait_for(failed.exists, 30, "the task to be marked interrupted")
+        assert worker.alive()
+    assert "the database went away while it ran" in failed.get().traceback
+
+
 # --- a campaign whose worker dies mid-way --------------------------------------------------
 
 
