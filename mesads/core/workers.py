@@ -124,11 +124,14 @@ def interrupt(task_result: DBTaskResult, reason: str) -> str:
     return ""
 
 
-def sweep_interrupted_tasks() -> dict[str, int]:
+def sweep_interrupted_tasks(alive: str = "") -> dict[str, int]:
     """Take back every task whose worker stopped beating for ``WORKER_LEASE_TIMEOUT``; forget
-    the heartbeats of dead workers. Cheap: reads the running tasks and the live workers."""
+    the heartbeats of dead workers. Cheap: reads the running tasks and the live workers.
+
+    ``alive``: the sweeping worker, alive whatever its row says (on SQLite a long write
+    keeps its heartbeat from being written)."""
     cutoff = timezone.now() - timedelta(seconds=settings.WORKER_LEASE_TIMEOUT)
-    alive = set(
+    alive = {alive} | set(
         WorkerHeartbeat.objects.filter(last_seen_at__gte=cutoff).values_list("worker_id", flat=True)
     )
     counts = {"queued": 0, "failed": 0}
@@ -209,7 +212,7 @@ class Heartbeat(threading.Thread):
                     "task_name": task.task_path[:200] if task else "",
                 },
             )
-            counts = sweep_interrupted_tasks() if sweep else {}
+            counts = sweep_interrupted_tasks(alive=worker.worker_id) if sweep else {}
             if sweep:
                 self.next_sweep = now + settings.WORKER_LEASE_TIMEOUT / 4
         except DatabaseError as error:
