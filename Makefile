@@ -75,7 +75,8 @@ serve: install
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(VENV)/bin/gunicorn mesads.wsgi -c gunicorn.conf.py
 
-# The background worker: every queue of the project (e-mails, imports).
+# The background worker: every queue of the project (e-mails, imports, default); production
+# runs one `--queues emails` and one `--queues imports,default` (README, Production).
 worker: install
 	$(PY) manage.py worker
 

@@ -341,6 +341,17 @@ DEFAULT_FROM_EMAIL = env.str(
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Seconds before a silent SMTP server makes a send fail (logged) instead of hanging.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# A failed e-mail is tried again, up to EMAIL_MAX_ATTEMPTS sends in all, after
+# EMAIL_RETRY_DELAY seconds, then twice as long each time (at most EMAIL_RETRY_MAX_DELAY);
+# one that failed every time is recorded (« Courriels non remis » in the admin) and logged.
+EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=5)
+EMAIL_RETRY_DELAY = env.float("EMAIL_RETRY_DELAY", default=60)
+EMAIL_RETRY_MAX_DELAY = env.float("EMAIL_RETRY_MAX_DELAY", default=3600)
+# A campaign is sent by batches of this many mails (one task each): password resets and
+# notifications pass between two batches. After CAMPAIGN_PAUSE_AFTER_FAILURES failed mails
+# in a row (the mail server is down), the campaign pauses, with the same backoff.
+CAMPAIGN_BATCH_SIZE = env.int("CAMPAIGN_BATCH_SIZE", default=50)
+CAMPAIGN_PAUSE_AFTER_FAILURES = env.int("CAMPAIGN_PAUSE_AFTER_FAILURES", default=3)
 if PRODUCTION and not env.bool("ALLOW_CONSOLE_EMAIL", default=False):
     _TEST_BACKENDS = ("console", "locmem", "dummy", "filebased")
     if any(f".{name}." in EMAIL_BACKEND for name in _TEST_BACKENDS):  # noqa: F821
@@ -436,7 +447,7 @@ LOGGING = {
 
 # Background work (e-mails, large imports) goes through django-tasks. Immediate by default
 # (tests, `make run`); production sets TASKS_BACKEND=database and runs
-# `python manage.py worker` (every queue below).
+# `python manage.py worker` (every queue below; `--queues` to split them across processes).
 TASKS = {
     "default": {
         "BACKEND": {
@@ -446,6 +457,14 @@ TASKS = {
         "QUEUES": ["default", "emails", "imports"],
     }
 }
+# The worker's heartbeat (mesads.core.workers): written every WORKER_HEARTBEAT_INTERVAL
+# seconds; a task whose worker has not written one for WORKER_LEASE_TIMEOUT seconds is
+# taken back (queued again if safe, at most WORKER_MAX_INTERRUPTIONS runs; else failed).
+# A worker that loses the database waits 1, 2, 4… up to WORKER_DB_RETRY_MAX_DELAY seconds.
+WORKER_HEARTBEAT_INTERVAL = env.float("WORKER_HEARTBEAT_INTERVAL", default=5)
+WORKER_LEASE_TIMEOUT = env.float("WORKER_LEASE_TIMEOUT", default=60)
+WORKER_MAX_INTERRUPTIONS = env.int("WORKER_MAX_INTERRUPTIONS", default=3)
+WORKER_DB_RETRY_MAX_DELAY = env.float("WORKER_DB_RETRY_MAX_DELAY", default=30)
 
 DSFR_MARK_OPTIONAL_FIELDS = True
 SITE_TITLE = "Mes ADS"

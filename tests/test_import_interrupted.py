@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from mesads.ads.models import ADS
 from mesads.exchange.models import ImportJob
@@ -171,7 +172,7 @@ def _wait_for(predicate, timeout: float, what: str):
 def test_kill_9_of_the_worker_while_it_writes(client, settings, tmp_path, nimes, national_admin):
     settings.TASKS = DATABASE_BACKEND
     settings.IMPORT_HEARTBEAT_TIMEOUT = 3
-    env = _worker_env(Path(settings.MEDIA_ROOT), tmp_path)
+    env = {**_worker_env(Path(settings.MEDIA_ROOT), tmp_path), "WORKER_LEASE_TIMEOUT": "3"}
     rows = [nimes_row(f"K-{n}") for n in range(1, ROWS + 1)]
     upload = io.BytesIO(csv_file(rows))
     upload.name = "national.csv"
@@ -221,5 +222,13 @@ def test_kill_9_of_the_worker_while_it_writes(client, settings, tmp_path, nimes,
     job.refresh_from_db()
     assert job.status == ImportJob.Status.DONE, job.message
     assert job.created_count == ROWS
+    # The killed run's task was taken back by the next worker as interrupted, not run
+    # again by itself: « Relancer » is national staff's decision.
+    [killed, rerun] = DBTaskResult.objects.filter(task_path__endswith="commit_import").order_by(
+        "enqueued_at"
+    )
+    assert killed.status == "FAILED"
+    assert killed.exception_class_path == "mesads.core.workers.TaskInterrupted"
+    assert rerun.status == "SUCCESSFUL"
     assert ADS.objects.filter(authority=nimes).count() == ROWS
     assert "Import terminé" in _page(client, job)

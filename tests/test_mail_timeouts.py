@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
+from mesads.users.models import FailedEmail
 from mesads.users.notifications import send_email
 
 
@@ -44,13 +45,17 @@ def silent_smtp(settings):
     server.close()
 
 
+@pytest.mark.django_db
 def test_a_send_to_a_silent_server_gives_up_after_the_timeout(silent_smtp, caplog):
     start = time.monotonic()
     with pytest.raises(OSError):
         send_email.call("gestionnaire@mairie.example", "Objet", "Texte")
     assert time.monotonic() - start < 5
     assert silent_smtp  # it did connect: the timeout, not a refusal, ended it
-    assert "failed" in caplog.text  # logged, not hidden
+    assert "given up" in caplog.text  # logged, not hidden
+    # Without a worker to try again later (the immediate backend), recorded at once.
+    [failed] = FailedEmail.objects.all()
+    assert (failed.recipient, failed.attempts) == ("gestionnaire@mairie.example", 1)
 
 
 @pytest.mark.django_db
@@ -75,3 +80,4 @@ def test_password_reset_answers_alike_for_known_and_unknown_addresses(
     assert not silent_smtp
     [queued] = DBTaskResult.objects.filter(queue_name="emails")
     assert manager.email in str(queued.args_kwargs)
+    assert queued.priority > 0  # before notifications and campaigns

@@ -2,6 +2,7 @@
 ``db_worker`` alone served "default" only, so imports stayed « en attente » and no e-mail
 left. These tests start the real command as a subprocess against the test database."""
 
+import datetime
 import io
 import os
 import subprocess
@@ -12,14 +13,19 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from mesads.ads.models import ADS
 from mesads.core.management.commands.worker import project_queues
+from mesads.core.models import WorkerHeartbeat
+from mesads.core.workers import sweep_interrupted_tasks
 from mesads.exchange.models import ImportJob
 from mesads.exchange.tasks import start_import
 from mesads.users.notifications import send_email
 
 from .test_import import csv_file, nimes_row
+from .worker_tasks import nap, nap_once
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -125,6 +131,45 @@ def test_the_worker_refuses_the_immediate_backend():
     assert time.monotonic() - started < 30
 
 
+def test_the_worker_refuses_an_unknown_queue():
+    env = {**os.environ, "TASKS_BACKEND": "database"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "worker", "--queues", "emails,mails", "--batch"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "Unknown queue(s): mails" in result.stderr
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_serves_only_the_queues_it_is_given(settings, tmp_path, nimes, staff):
+    """Production runs one process for the e-mails and one for the rest (README)."""
+    settings.TASKS = DATABASE_BACKEND
+    mail_dir = tmp_path / "mails"
+    mail_dir.mkdir()
+    upload = io.BytesIO(csv_file([nimes_row("W-3")]))
+    upload.name = "registre.csv"
+    job = start_import(upload, user=staff)
+    send_email.enqueue("gestionnaire@mairie.example", "Bonjour", "Un message de Mes ADS.")
+    env = _worker_env(Path(settings.MEDIA_ROOT), mail_dir)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "worker", "--queues", "emails", "--batch"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(list(mail_dir.iterdir())) == 1
+    assert ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.QUEUED  # not its queue
+
+
 @needs_postgresql
 @pytest.mark.django_db(transaction=True)
 def test_the_worker_refreshes_the_key_figures_the_page_served_stale(
@@ -153,3 +198,42 @@ def test_the_worker_refreshes_the_key_figures_the_page_served_stale(
     refreshed = cache.get(current.FIGURES_KEY)
     assert refreshed.national.ads_total == first.national.ads_total + 1
     cache.clear()
+
+
+# --- the sweep: tasks of dead workers (in-process; the real kill is in test_fault_worker) --
+
+
+@pytest.mark.django_db
+def test_the_sweep_takes_back_only_the_tasks_of_silent_workers(settings, tmp_path):
+    settings.TASKS = DATABASE_BACKEND
+    settings.WORKER_LEASE_TIMEOUT, settings.WORKER_MAX_INTERRUPTIONS = 60, 3
+    now = timezone.now()
+    long_ago = now - datetime.timedelta(minutes=5)
+    WorkerHeartbeat.objects.create(
+        worker_id="alive", queues="default", host="h", pid=1, started_at=long_ago, last_seen_at=now
+    )
+    WorkerHeartbeat.objects.create(
+        worker_id="dead", queues="default", host="h", pid=2, started_at=long_ago,
+        last_seen_at=long_ago,
+    )  # fmt: skip
+
+    def running(task, worker_ids, started_at=long_ago):
+        result = task.enqueue(str(tmp_path / "marker"), 1)
+        DBTaskResult.objects.filter(pk=result.id).update(
+            status="RUNNING", started_at=started_at, worker_ids=worker_ids
+        )
+        return result.id
+
+    busy = running(nap, ["alive"])  # a long task of a live worker
+    just_claimed = running(nap, ["dead"], started_at=now)  # claimed less than a lease ago
+    unsafe = running(nap, ["dead"])
+    safe = running(nap_once, ["dead"])
+    too_often = running(nap_once, ["a", "b", "dead"])  # killed its worker three times
+
+    assert sweep_interrupted_tasks() == {"queued": 1, "failed": 2}
+
+    status = {str(pk): value for pk, value in DBTaskResult.objects.values_list("id", "status")}
+    assert status[busy] == status[just_claimed] == "RUNNING"
+    assert status[unsafe] == status[too_often] == "FAILED"
+    assert status[safe] == "READY"
+    assert list(WorkerHeartbeat.objects.values_list("worker_id", flat=True)) == ["alive"]

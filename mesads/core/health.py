@@ -5,6 +5,8 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from mesads.core.workers import worker_health
+
 # The probe must answer quickly even when the database is frozen.
 PROBE_TIMEOUT_MS = 1000
 
@@ -28,5 +30,5 @@ def database_answers(connection=None) -> bool:
 def healthz(request):
     """No login, no session, no write, no cookie: 200 when the database answers, else 503."""
     if database_answers():
-        return JsonResponse({"status": "ok", "database": "ok"})
+        return JsonResponse({"status": "ok", "database": "ok", "worker": worker_health()})
     return JsonResponse({"status": "error", "database": "error"}, status=503)

@@ -10,11 +10,13 @@ such and sent nothing.
 import datetime
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce, Now
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -27,6 +29,7 @@ from mesads.ads.models import (
     attestation_due_q,
     renewal_overdue_q,
 )
+from mesads.core.workers import PRIORITY_CAMPAIGN, backoff, retry_when_interrupted
 from mesads.users.models import User
 
 from .models import Campaign, CampaignRecipient, CampaignTarget, fill_placeholders, reminders_on_q
@@ -180,29 +183,97 @@ def confirm(campaign: Campaign, user, *, site_url: str) -> None:
             campaign.sent_by = user
         campaign.status = Campaign.Status.SENDING
         campaign.save(update_fields=["sent_at", "sent_by", "status"])
+        CampaignRecipient.objects.filter(
+            campaign=campaign, status=CampaignRecipient.Status.FAILED
+        ).update(status=CampaignRecipient.Status.PENDING, attempts=0, next_attempt_at=None)
         transaction.on_commit(lambda: _enqueue(campaign.pk, site_url))
 
 
-def _enqueue(campaign_id: int, site_url: str) -> None:
+def _enqueue(campaign_id: int, site_url: str, **options) -> None:
     try:
-        send_campaign.enqueue(campaign_id, site_url)
+        _next_batch(campaign_id, site_url, **options)
     except Exception:
         # With the immediate backend the campaign is sent here: a failure is logged and
         # shown on the campaign's page (mails left « à envoyer » or « échec »).
         logger.exception("Could not send or queue campaign %s", campaign_id)
 
 
-@task(queue_name="emails")
-def send_campaign(campaign_id: int, site_url: str) -> None:
+def _next_batch(
+    campaign_id: int, site_url: str, *, first: bool = True, pauses: int = 0, run_after=None
+) -> None:
+    task = send_campaign.using(run_after=run_after) if run_after else send_campaign
+    task.enqueue(campaign_id, site_url, first=first, pauses=pauses)
+
+
+def _in_flight_failed(campaign_id: int, site_url: str, **kwargs) -> None:
+    """The worker died while it sent: the mail in flight may have left. Marked failed
+    rather than sent again (confirming the campaign again tries it once more)."""
+    stuck = CampaignRecipient.objects.filter(
+        campaign_id=campaign_id, status=CampaignRecipient.Status.SENDING
+    ).update(status=CampaignRecipient.Status.FAILED)
+    if stuck:
+        logger.warning("Campaign %s: %d mail(s) in flight when its worker died", campaign_id, stuck)
+
+
+# A batch is safe to run again: each recipient is claimed before its mail leaves.
+@retry_when_interrupted(on_interrupted=_in_flight_failed)
+@task(queue_name="emails", priority=PRIORITY_CAMPAIGN)
+def send_campaign(campaign_id: int, site_url: str, first: bool = True, pauses: int = 0) -> str:
+    """Send one batch of the campaign (``CAMPAIGN_BATCH_SIZE`` mails), then queue the next:
+    the e-mail queue is never held long, and a password reset (higher priority) passes
+    between two batches. A restart resumes where it stopped, sending nobody twice.
+
+    A failed mail is tried again later (``EMAIL_MAX_ATTEMPTS``, growing delays); after
+    ``CAMPAIGN_PAUSE_AFTER_FAILURES`` failures in a row (the server is down) the campaign
+    pauses, longer each time, instead of failing every remaining mail."""
     campaign = Campaign.objects.get(pk=campaign_id)
-    prepare_recipients(campaign)
+    if first:
+        prepare_recipients(campaign)
+    deferred = send_campaign.get_backend().supports_defer
     pending = CampaignRecipient.objects.filter(
-        campaign=campaign,
-        status__in=[CampaignRecipient.Status.PENDING, CampaignRecipient.Status.FAILED],
-    ).select_related("authority__departement")
-    for recipient in pending.iterator(chunk_size=500):
-        _send_one(campaign, recipient, site_url)
+        campaign=campaign, status=CampaignRecipient.Status.PENDING
+    )
+    while True:
+        now = timezone.now()
+        batch = (
+            pending.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .select_related("authority__departement")
+            .order_by("attempts", "pk")[: settings.CAMPAIGN_BATCH_SIZE]
+        )
+        in_a_row = 0
+        for recipient in batch:
+            sent = _send_one(campaign, recipient, site_url, retry=deferred)
+            if sent is None:
+                continue  # another run took it
+            in_a_row = 0 if sent else in_a_row + 1
+            if deferred and in_a_row >= settings.CAMPAIGN_PAUSE_AFTER_FAILURES:
+                delay = backoff(
+                    pauses + 1, settings.EMAIL_RETRY_DELAY, settings.EMAIL_RETRY_MAX_DELAY
+                )
+                logger.warning(
+                    "Campaign %s: %d failed mails in a row, paused for %.0f s",
+                    campaign.pk,
+                    in_a_row,
+                    delay,
+                )
+                _next_batch(
+                    campaign.pk,
+                    site_url,
+                    first=False,
+                    pauses=pauses + 1,
+                    run_after=timezone.now() + timedelta(seconds=delay),
+                )
+                return "paused"
+        if deferred or not pending.exists():
+            break
+        # The immediate backend (no worker): the whole campaign in this call.
+    left = pending.aggregate(next=Min(Coalesce("next_attempt_at", Now())), count=Count("pk"))
+    if left["count"]:
+        later = left["next"] if left["next"] and left["next"] > timezone.now() else None
+        _next_batch(campaign.pk, site_url, first=False, run_after=later)
+        return "next batch queued"
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENT)
+    return "sent"
 
 
 def prepare_recipients(campaign: Campaign) -> int:
@@ -271,14 +342,17 @@ def prepare_recipients(campaign: Campaign) -> int:
     return len(created)
 
 
-def _send_one(campaign: Campaign, recipient: CampaignRecipient, site_url: str) -> None:
+def _send_one(
+    campaign: Campaign, recipient: CampaignRecipient, site_url: str, *, retry: bool
+) -> bool | None:
+    """Send to one recipient; True when sent, False when it failed, None when another
+    run had claimed it."""
     # Claimed first: two runs at once (a double confirmation) cannot both send it.
     claimed = CampaignRecipient.objects.filter(
-        pk=recipient.pk,
-        status__in=[CampaignRecipient.Status.PENDING, CampaignRecipient.Status.FAILED],
+        pk=recipient.pk, status=CampaignRecipient.Status.PENDING
     ).update(status=CampaignRecipient.Status.SENDING)
     if not claimed:
-        return
+        return None
     subject, body = render_mail(
         campaign,
         recipient.authority,
@@ -289,13 +363,29 @@ def _send_one(campaign: Campaign, recipient: CampaignRecipient, site_url: str) -
     try:
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient.email])
     except Exception:
-        logger.exception("Campaign %s: e-mail to %s failed", campaign.pk, recipient.email)
-        status, sent_at = CampaignRecipient.Status.FAILED, None
-    else:
-        status, sent_at = CampaignRecipient.Status.SENT, timezone.now()
+        attempts = recipient.attempts + 1
+        logger.exception(
+            "Campaign %s: e-mail to %s failed (attempt %d)", campaign.pk, recipient.email, attempts
+        )
+        if retry and attempts < settings.EMAIL_MAX_ATTEMPTS:
+            delay = backoff(attempts, settings.EMAIL_RETRY_DELAY, settings.EMAIL_RETRY_MAX_DELAY)
+            status, next_attempt_at = (
+                CampaignRecipient.Status.PENDING,
+                timezone.now() + timedelta(seconds=delay),
+            )
+        else:
+            status, next_attempt_at = CampaignRecipient.Status.FAILED, None
+        CampaignRecipient.objects.filter(pk=recipient.pk).update(
+            status=status, attempts=attempts, next_attempt_at=next_attempt_at, subject=subject[:300]
+        )
+        return False
     CampaignRecipient.objects.filter(pk=recipient.pk).update(
-        status=status, sent_at=sent_at, subject=subject[:300]
+        status=CampaignRecipient.Status.SENT,
+        sent_at=timezone.now(),
+        next_attempt_at=None,
+        subject=subject[:300],
     )
+    return True
 
 
 # --- results --------------------------------------------------------------------------

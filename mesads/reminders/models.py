@@ -197,6 +197,9 @@ class CampaignRecipient(models.Model):
     )
     subject = models.CharField("objet envoyé", max_length=300, blank=True)
     sent_at = models.DateTimeField("envoyé le", null=True, blank=True)
+    # Failed sends so far; a pending one that failed waits until next_attempt_at.
+    attempts = models.PositiveSmallIntegerField("tentatives", default=0)
+    next_attempt_at = models.DateTimeField("prochaine tentative", null=True, blank=True)
 
     class Meta:
         verbose_name = "destinataire"

@@ -9,6 +9,7 @@ from mesads.core.http import site_url as absolute_site_url
 from . import access_requests
 from .models import (
     AuthorityAccess,
+    FailedEmail,
     InspectorGrant,
     LoginEvent,
     PrefectureMembership,
@@ -265,4 +266,20 @@ class LoginEventAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(FailedEmail)
+class FailedEmailAdmin(admin.ModelAdmin):
+    """E-mails given up after every attempt: who should be told another way."""
+
+    list_display = ["failed_at", "kind", "recipient", "subject", "attempts", "last_error"]
+    list_filter = ["kind"]
+    search_fields = ["recipient", "subject"]
+    date_hierarchy = "failed_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

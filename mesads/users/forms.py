@@ -10,7 +10,7 @@ from django.template import loader
 from django.views.decorators.debug import sensitive_variables
 from dsfr.forms import DsfrBaseForm
 
-from .models import User
+from .models import FailedEmail, User
 
 logger = logging.getLogger(__name__)
 
@@ -128,12 +128,12 @@ class PasswordResetForm(FieldsetForm, auth_forms.PasswordResetForm):
         """Queue the link instead of sending it in the request: the page answers the same,
         in the same time, for a known and an unknown address, and a hung mail server
         cannot hold the request."""
-        from .notifications import send_email
+        from .notifications import queue_email
 
         subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
         body = loader.render_to_string(email_template_name, context)
         try:
-            send_email.enqueue(to_email, subject, body)
+            queue_email(to_email, subject, body, kind=FailedEmail.Kind.PASSWORD_RESET)
         except Exception:
             logger.exception("Could not send or queue the password reset e-mail to %s", to_email)
 

@@ -380,3 +380,30 @@ class ProConnectLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()} – {self.user} ({self.claimed_email})"
+
+
+class FailedEmail(models.Model):
+    """An e-mail that could not be delivered after every attempt (``EMAIL_MAX_ATTEMPTS``):
+    shown to national staff in the admin, so that a lost password reset is seen and the
+    person can be told. The body is not kept (a reset e-mail holds a secret link)."""
+
+    class Kind(models.TextChoices):
+        PASSWORD_RESET = "password_reset", "Réinitialisation du mot de passe"
+        NOTIFICATION = "notification", "Notification"
+
+    recipient = models.EmailField("destinataire")
+    subject = models.CharField("objet", max_length=300)
+    kind = models.CharField(
+        "nature", max_length=20, choices=Kind.choices, default=Kind.NOTIFICATION
+    )
+    attempts = models.PositiveSmallIntegerField("tentatives")
+    last_error = models.TextField("dernière erreur")
+    failed_at = models.DateTimeField("abandonné le", auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "courriel non remis"
+        verbose_name_plural = "courriels non remis"
+        ordering = ["-failed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.recipient} : {self.subject}"

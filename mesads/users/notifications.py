@@ -7,14 +7,23 @@ off in their profile.
 
 import logging
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django_tasks import task
 
-from .models import User
+from mesads.core.workers import (
+    PRIORITY_NOTIFICATION,
+    PRIORITY_PASSWORD_RESET,
+    backoff,
+    retry_when_interrupted,
+)
+
+from .models import FailedEmail, User
 
 logger = logging.getLogger(__name__)
 
@@ -27,13 +36,71 @@ PREFERENCES = {
 }
 
 
+PRIORITIES = {
+    FailedEmail.Kind.PASSWORD_RESET: PRIORITY_PASSWORD_RESET,
+    FailedEmail.Kind.NOTIFICATION: PRIORITY_NOTIFICATION,
+}
+
+
+# Sent twice rather than never when its worker dies mid-way (a lost password reset is worse).
+@retry_when_interrupted
 @task(queue_name="emails")
-def send_email(recipient: str, subject: str, body: str) -> None:
+def send_email(
+    recipient: str, subject: str, body: str, kind: str = "notification", attempt: int = 1
+) -> None:
+    """Send one e-mail; when it fails, queue the next attempt (``EMAIL_MAX_ATTEMPTS`` in
+    all, with a growing delay) or, after the last one, record it as ``FailedEmail``."""
     try:
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient])
-    except Exception:
-        logger.exception("Notification e-mail to %s failed (%s)", recipient, subject)
+    except Exception as error:
+        if attempt < settings.EMAIL_MAX_ATTEMPTS and send_email.get_backend().supports_defer:
+            delay = backoff(attempt, settings.EMAIL_RETRY_DELAY, settings.EMAIL_RETRY_MAX_DELAY)
+            logger.warning(
+                "E-mail to %s (%s) failed, attempt %d of %d: %s; next in %.0f s",
+                recipient,
+                subject,
+                attempt,
+                settings.EMAIL_MAX_ATTEMPTS,
+                error,
+                delay,
+            )
+            queue_email(
+                recipient,
+                subject,
+                body,
+                kind=kind,
+                attempt=attempt + 1,
+                run_after=timezone.now() + timedelta(seconds=delay),
+            )
+        else:
+            # Without a worker (the immediate backend) there is no later: recorded at once.
+            logger.exception(
+                "E-mail to %s (%s) given up after %d attempt(s)", recipient, subject, attempt
+            )
+            FailedEmail.objects.create(
+                recipient=recipient,
+                subject=subject[:300],
+                kind=kind,
+                attempts=attempt,
+                last_error=f"{type(error).__name__}: {error}"[:2000],
+            )
         raise
+
+
+def queue_email(
+    recipient: str,
+    subject: str,
+    body: str,
+    *,
+    kind: str = FailedEmail.Kind.NOTIFICATION,
+    attempt: int = 1,
+    run_after: datetime | None = None,
+):
+    """Queue ``send_email`` with the priority of its kind (a password reset goes first)."""
+    options = {"priority": PRIORITIES[kind]}
+    if run_after is not None:
+        options["run_after"] = run_after
+    return send_email.using(**options).enqueue(recipient, subject, body, kind=kind, attempt=attempt)
 
 
 def notify(kind: str, users: Iterable[User], subject: str, template: str, context: dict) -> int:
