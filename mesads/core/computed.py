@@ -16,8 +16,10 @@ cold cache each computed the figures (0.40 s each instead of 0.04). Two tools:
 
 import hashlib
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from django.core.cache.backends.db import DatabaseCache
 from django.db import connection, transaction
@@ -26,6 +28,8 @@ from django.db import connection, transaction
 kept = DatabaseCache(
     "mesads_cache", {"TIMEOUT": None, "KEY_PREFIX": "kept", "OPTIONS": {"MAX_ENTRIES": 10**6}}
 )
+
+T = TypeVar("T")
 
 _process_locks: dict[str, threading.Lock] = {}
 _process_locks_guard = threading.Lock()
@@ -59,3 +63,23 @@ def one_at_a_time(name: str, wait: bool = True) -> Iterator[bool]:
             cursor.execute(f"SELECT {function}(%s)", [_advisory_key(name)])
             held = wait or cursor.fetchone()[0]
         yield held
+
+
+def computed_once(name: str, compute: Callable[[], T]) -> T:
+    """``compute()``, one computation at a time: whoever waited for another's computation
+    uses its result, provided that computation started after the caller arrived (so it
+    holds everything committed before the caller's request: nobody is served older
+    figures than if they had computed them). Sixteen requests at once thus cost one or
+    two computations, not sixteen, each waiting for the previous one.
+
+    (The times are the app servers' clocks: they must agree, as NTP keeps them, to well
+    under a computation's duration.)"""
+    arrived = time.time()
+    with one_at_a_time(name):
+        last = kept.get(name)
+        if last is not None and last[0] >= arrived:
+            return last[1]
+        started = time.time()
+        value = compute()
+        kept.set(name, (started, value))
+        return value

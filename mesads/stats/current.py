@@ -57,19 +57,17 @@ def _without_the_cache() -> KeyFigures:
     if _fresh(figures):
         _share(figures)
         return figures
-    if figures is not None:
-        # Stale: one request computes new ones, the others answer with these meanwhile.
-        with one_at_a_time(LOCK, wait=False) as mine:
-            if mine:
-                return refresh()
-        return figures
-    with one_at_a_time(LOCK):
-        # Whoever held the lock before us has just computed them.
-        figures = kept.get(FIGURES_KEY)
-        if _fresh(figures):
-            _share(figures)
-            return figures
-        return refresh()
+    # None (a cold start: the others wait for the computation) or stale (one request
+    # computes new ones, the others answer at once with these).
+    with one_at_a_time(LOCK, wait=figures is None) as mine:
+        if mine:
+            # Whoever held the lock just before may have computed them.
+            latest = kept.get(FIGURES_KEY)
+            if _fresh(latest):
+                _share(latest)
+                return latest
+            return refresh()
+    return figures
 
 
 def _share(figures: KeyFigures) -> None:
