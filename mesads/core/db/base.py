@@ -48,6 +48,8 @@ from django.db.backends.postgresql import base
 
 # What the round trip's generator is sent when the socket had nothing for it.
 _NOTHING = psycopg.waiting.READY_NONE
+# How often psycopg resumes a round trip that waits (its own default).
+_WAIT_INTERVAL = getattr(psycopg.connection, "_WAIT_INTERVAL", 0.1)
 # psycopg's own minimum for connect_timeout (libpq's convention).
 _MIN_CONNECT_TIMEOUT = 2
 # psycopg.connect()'s own arguments, which a libpq connection string does not take.
@@ -126,7 +128,7 @@ class DeadlineConnection(psycopg.Connection):
 
     policy: DeadlinePolicy | None = None
 
-    def wait(self, gen, interval=psycopg.connection._WAIT_INTERVAL, timeout=None):
+    def wait(self, gen, interval=_WAIT_INTERVAL, timeout=None):
         policy = self.policy
         if policy is None or (policy.response_timeout is None and policy.hard_deadline is None):
             return super().wait(gen, interval, timeout)
@@ -183,7 +185,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.deadline_policy = DeadlinePolicy(
-            response_timeout=self.settings_dict["OPTIONS"].get("response_timeout")
+            # 0 turns the check off, as None does.
+            response_timeout=self.settings_dict["OPTIONS"].get("response_timeout") or None
         )
 
     def get_connection_params(self):
