@@ -124,6 +124,15 @@ def test_a_frozen_database_gives_the_error_page_within_seconds_then_recovers(
     assert status == 200 and "Taxi Arènes SARL" in body.decode()
 
 
+def test_healthz_keeps_its_own_short_deadline_on_a_frozen_database(server, relay, healthy):
+    assert healthz(server)[0] == 200  # its persistent connection is open
+
+    relay.drop()
+    status, _, body, waited = healthz(server)
+    assert status == 503 and json.loads(body)["database"] == "error"
+    assert waited < 5, waited  # about 2 s: less than a load balancer's probe timeout
+
+
 def test_a_database_that_refuses_connections_gives_503_json_at_once(
     server, relay, session_cookie, complete_ads
 ):

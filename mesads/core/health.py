@@ -113,7 +113,9 @@ def storage_works() -> bool:
 
 class Check(NamedTuple):
     name: str
-    works: Callable[[], bool]
+    # True ("ok"), False ("error"), or a state of its own (e.g. "late"), which counts as
+    # a failure.
+    works: Callable[[], bool | str]
     # Whether this server can serve nothing without it (503).
     critical: bool = False
 
@@ -131,9 +133,10 @@ def run_checks() -> tuple[int, dict[str, str]]:
     body, status, failed_critical = {}, "ok", False
     with deadline(DEADLINE_SECONDS) if deadline else nullcontext():
         for check in CHECKS:
-            works = check.works()
-            body[check.name] = "ok" if works else "error"
-            if not works:
+            result = check.works()
+            state = result if isinstance(result, str) else ("ok" if result else "error")
+            body[check.name] = state
+            if state != "ok":
                 failed_critical |= check.critical
                 status = "degraded"
     if failed_critical:
