@@ -1,7 +1,7 @@
-"""Expensive figures computed once at a time, and kept where every server finds them.
+"""Expensive figures computed one at a time, and kept where every server finds them.
 
 OPERATIONS.md, review of 2026-12-07, O7: sixteen visitors opening « Chiffres clés » on a
-cold cache each computed the figures (0.40 s each instead of 0.04). Two tools:
+cold cache each computed the figures (0.40 s each instead of 0.04). The tools:
 
 - ``one_at_a_time(name)``: a lock every app server and the worker share. On PostgreSQL a
   transaction-level advisory lock: it holds across servers and whether Redis runs or
@@ -12,6 +12,8 @@ cold cache each computed the figures (0.40 s each instead of 0.04). Two tools:
   ``mesads_cache`` table that ``migrate`` creates). The shared cache (Redis) is the fast
   path; when it is emptied or down, the figures are still there, so requests neither
   recompute them one after the other behind the lock nor all at once.
+- ``computed_once(name, compute)``: both together, for figures computed live (the
+  deployment follow-up): callers arriving during a computation share its result.
 """
 
 import hashlib
@@ -25,6 +27,8 @@ from django.core.cache.backends.db import DatabaseCache
 from django.db import connection, transaction
 
 # No expiry, no culling of our few keys by count: values are replaced, not accumulated.
+# (Without REDIS_URL the default cache shares the table and may cull them with its own:
+# they are then computed again, once.)
 kept = DatabaseCache(
     "mesads_cache", {"TIMEOUT": None, "KEY_PREFIX": "kept", "OPTIONS": {"MAX_ENTRIES": 10**6}}
 )
