@@ -16,7 +16,8 @@ else:
 
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2 + 1)
 # A request stuck longer than this is killed; the database statement timeout (shorter or
-# equal) fails it first with the error page.
+# equal) fails it first with the error page, and a frozen or unreachable database within
+# seconds (DB_RESPONSE_TIMEOUT, mesads/core/db/base.py).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))

@@ -140,6 +140,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     )
 else:
+    # Django's PostgreSQL backend with a deadline on every wait for the server in web
+    # requests (mesads/core/db/base.py explains why and how).
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"]["ENGINE"] = "mesads.core.db"
     # Persistent connections in production only: in tests, a live server thread would
     # keep its connection open and block the test database's teardown.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60 if PRODUCTION else 0)
@@ -147,6 +151,18 @@ else:
     # A frozen or unreachable server fails fast instead of holding a worker (finding 12).
     _db_options = DATABASES["default"].setdefault("OPTIONS", {})
     _db_options.setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
+    # A network path that dies under an idle or busy connection (every process, the worker
+    # included): libpq's keepalives notice an idle one in about 90 s, tcp_user_timeout a
+    # send left unacknowledged for 30 s. (A frozen server's kernel still acknowledges
+    # both: web requests have the response timeout below for that.)
+    for _name, _value in {
+        "keepalives": 1,
+        "keepalives_idle": 60,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 30_000,
+    }.items():
+        _db_options.setdefault(_name, _value)
     # Web requests only (gunicorn.conf.py sets MESADS_WEB_SERVER): a query longer than
     # this is cancelled and the user sees the error page before gunicorn kills the worker.
     # Commands, the worker and migrations may legitimately run long.
@@ -154,6 +170,10 @@ else:
     if env.bool("MESADS_WEB_SERVER", default=False):
         _statement_ms = env.int("DB_STATEMENT_TIMEOUT", default=30) * 1000
         _server_options.append(f"-c statement_timeout={_statement_ms}")
+        # A server silent this long is asked, through a new connection, whether it still
+        # runs; if it does not answer either, the request ends with the error page
+        # (after about twice this) and the connection is thrown away.
+        _db_options["response_timeout"] = env.float("DB_RESPONSE_TIMEOUT", default=2.0)
     # PostgreSQL's JIT compiles queries whose estimated cost is high: for the register's
     # short queries over the 36,000 authorities it adds 5–25 ms of compilation to run
     # them (the national list sorted by number of ADS: 71 → 47 ms). DB_JIT=true restores it.

@@ -3,25 +3,19 @@ against the test database, answering the health check and the login page, one JS
 line per request, and a statement timeout on web requests only."""
 
 import json
-import os
 import re
-import secrets
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from django.db import connection, transaction
 
-ROOT = Path(__file__).resolve().parent.parent
-GUNICORN = Path(sys.executable).parent / "gunicorn"
+from .production import ROOT, collect_static, free_port, get, gunicorn, production_env
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql",
@@ -29,76 +23,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def production_env(port: int) -> dict[str, str]:
-    db = connection.settings_dict
-    return {
-        **os.environ,
-        "MESADS_PRODUCTION": "true",
-        "SECRET_KEY": secrets.token_urlsafe(45),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",
-        "EMAIL_URL": "smtp://127.0.0.1:1",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "1",
-        "DB_STATEMENT_TIMEOUT": "7",
-    }
-
-
-def get(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (loopback)
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-
-
 @pytest.fixture(scope="module")
 def static_root(tmp_path_factory) -> Path:
-    """What `make serve` does first: the hashed, compressed static files."""
-    root = tmp_path_factory.mktemp("static")
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        env={**production_env(free_port()), "STATIC_ROOT": str(root)},
-        check=True,
-        timeout=120,
-    )
-    return root
-
-
-@contextmanager
-def gunicorn(static_root: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
-    port = free_port()
-    process = subprocess.Popen(
-        [str(GUNICORN), "-c", "gunicorn.conf.py", "mesads.wsgi"],
-        cwd=ROOT,
-        env={**production_env(port), "STATIC_ROOT": str(static_root), **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if get(f"{base}/healthz")[0] in (200, 503):
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("gunicorn did not start")
-        yield base, process
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    return collect_static(tmp_path_factory.mktemp("static"))
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ from django.utils import timezone
 from mesads.ads import prefecture
 from mesads.ads.certification import attested_q
 from mesads.ads.models import ADS, Authority, AuthorityQuerySet, certified_q, declaration_state
+from mesads.core.computed import computed_once
 from mesads.geo.models import Departement
 from mesads.users.models import AuthorityAccess, PrefectureMembership, Status
 
@@ -285,6 +286,12 @@ def departement_figures(now: datetime.datetime | None = None) -> list[Departemen
     (seven on SQLite, which reads the delays to take their median)."""
     now = now or timezone.now()
     return _figures(Departement.objects.order_by("code"), now, None)
+
+
+def shared_departement_figures() -> list[DepartementFigures]:
+    """``departement_figures()``, computed once for all the requests that arrive while it
+    is being computed, on every server (the national tables and their export)."""
+    return computed_once("deployment:departement-figures", departement_figures)
 
 
 def one_departement_figures(

@@ -8,6 +8,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.functional import SimpleLazyObject
 
+from mesads.core.http import read_only
+
 from .current import FRESH_SECONDS, current_key_figures
 from .figures import Counts, KeyFigures
 
@@ -102,6 +104,7 @@ class KeyFiguresPage:
         }
 
 
+@read_only  # its computation's lock then lasts only as long as the computation
 def key_figures_page(request: HttpRequest) -> HttpResponse:
     figures = current_key_figures()
     # Lazy: the charts' attributes are built only when the rendered fragment of these

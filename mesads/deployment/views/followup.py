@@ -80,7 +80,7 @@ def _value(row: followup.DepartementFigures, key: str):
 def _national_rows(request, columns) -> tuple[DepartementFilterForm, Sorting, list]:
     form = DepartementFilterForm(request.GET or None)
     sorting = Sorting(form.value("tri"), columns)
-    rows = followup.departement_figures()
+    rows = followup.shared_departement_figures()
     return form, sorting, sorting.sort_rows([row for row in rows if form.keep(row)], _value)
 
 

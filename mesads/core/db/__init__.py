@@ -1,0 +1,1 @@
+"""The project's PostgreSQL backend (``ENGINE = "mesads.core.db"``): see ``base``."""
