@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from .. import changes, queries
+from .. import changes, profiles, queries
 from ..representation import ADSSerializer, ads_data
 from .base import (
     DEPARTEMENT_CODE,
@@ -47,10 +47,15 @@ VerificationResult = inline_serializer(
         "trouvee": serializers.BooleanField(help_text="L’ADS existe au registre."),
         "exploitee": serializers.BooleanField(allow_null=True),
         "immatriculation_concorde": serializers.BooleanField(
-            allow_null=True, help_text="null si aucune immatriculation n’a été envoyée."
+            allow_null=True,
+            required=False,
+            help_text="null si aucune immatriculation n’a été envoyée. Profils « complet », "
+            "« le_taxi », « cpam ».",
         ),
         "carte_pro_concorde": serializers.BooleanField(
-            allow_null=True, help_text="null si aucune carte n’a été envoyée."
+            allow_null=True,
+            required=False,
+            help_text="null si aucune carte n’a été envoyée. Profils « complet », « le_taxi ».",
         ),
         "regime": serializers.ChoiceField(choices=["ancienne", "nouvelle"], allow_null=True),
         "echeance_renouvellement": serializers.DateField(allow_null=True),
@@ -123,30 +128,41 @@ class VerificationView(KeyedView):
     def get(self, request):
         params = self.params(VerificationParams)
         caller = request.auth
+        # A comparison is an answer about the compared data: only for a profile that
+        # receives it (an anonymous key does not learn whether a plate is a taxi's).
+        allowed = {param for _, param in profiles.comparisons(caller.profile)}
+        refused = {
+            param: ["Le profil de cette clé ne reçoit pas cette donnée : pas de comparaison."]
+            for _, param, _ in profiles.COMPARISONS
+            if param in params and param not in allowed
+        }
+        if refused:
+            raise serializers.ValidationError(refused)
+        fields = profiles.verification_fields(caller.profile)
         ads, reachable = queries.find_for_verification(caller, params["insee"], params["numero"])
         if not reachable:
             raise Http404
         if ads is None:
-            return Response(EXAMPLE_NOT_FOUND)
+            return Response({k: v for k, v in EXAMPLE_NOT_FOUND.items() if k in fields})
         plate, card = params.get("immatriculation"), params.get("carte_pro")
         due = ads.renewal_due_date
-        return Response(
-            {
-                "trouvee": True,
-                "exploitee": ads.in_use,
-                "immatriculation_concorde": None
-                if plate is None
-                else queries.plate_matches(ads, plate),
-                "carte_pro_concorde": None if card is None else queries.card_matches(ads, card),
-                "regime": {True: "nouvelle", False: "ancienne"}.get(ads.is_new_regime),
-                "echeance_renouvellement": due.isoformat() if due else None,
-                "renouvellement_en_retard": ads.is_renewal_overdue(),
-                "pmr": ads.vehicle_pmr,
-                "conventionnee_cpam": ads.cpam_agreement,
-                "certifiee": ads_data(ads, caller)["certifiee"],
-                "ads": ads_data(ads, caller),
-            }
-        )
+        data = ads_data(ads, caller)
+        answer = {
+            "trouvee": True,
+            "exploitee": ads.in_use,
+            "immatriculation_concorde": None
+            if plate is None
+            else queries.plate_matches(ads, plate),
+            "carte_pro_concorde": None if card is None else queries.card_matches(ads, card),
+            "regime": {True: "nouvelle", False: "ancienne"}.get(ads.is_new_regime),
+            "echeance_renouvellement": due.isoformat() if due else None,
+            "renouvellement_en_retard": ads.is_renewal_overdue(),
+            "pmr": ads.vehicle_pmr,
+            "conventionnee_cpam": ads.cpam_agreement,
+            "certifiee": data["certifiee"],
+            "ads": data,
+        }
+        return Response({name: value for name, value in answer.items() if name in fields})
 
 
 class ListParams(PageParams):
