@@ -516,7 +516,7 @@ class ADSQuerySet(models.QuerySet):
             return queryset.filter(Q(plate_search=validators.plate_search_key(text)) | number_q)
         condition = Q(holder_name__icontains=text) | Q(drivers_search__icontains=text)
         siret = validators.normalize_siret(text)
-        if siret.isdigit():
+        if siret.isascii() and siret.isdigit():
             condition |= Q(holder_siret__startswith=siret)
         plate = validators.plate_search_key(text)
         if len(plate) >= 3:

@@ -166,10 +166,9 @@ class SeekPaginator:
     def get_page(self, params: QueryDict | dict) -> "SeekPage":
         """The page asked for by ``params`` (``page``, and ``apres`` or ``avant``); like
         Django's ``get_page``, a page number out of range gives the nearest page."""
-        try:
-            number = int(params.get(PAGE) or 1)
-        except (TypeError, ValueError):
-            number = 1
+        # ASCII digits only: int() also reads "٢" (Arabic-Indic two) as 2.
+        raw = params.get(PAGE) or "1"
+        number = int(raw) if isinstance(raw, str) and raw.isascii() and raw.isdigit() else 1
         last = self.num_pages
         number = min(max(number, 1), last)
         size = self.per_page

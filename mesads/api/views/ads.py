@@ -16,8 +16,10 @@ from .base import (
     TEXT,
     KeyedView,
     MomentField,
+    NumberField,
     PageParams,
     YesNoField,
+    ascii_number,
 )
 
 
@@ -168,7 +170,7 @@ class VerificationView(KeyedView):
 class ListParams(PageParams):
     departement = serializers.RegexField(DEPARTEMENT_CODE, required=False)
     insee = serializers.RegexField(INSEE_CODE, required=False)
-    gestionnaire = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    gestionnaire = NumberField(required=False, min_value=1, max_value=MAX_ID)
     exploitee = YesNoField()
     conventionnee_cpam = YesNoField(help_text="Taxi conventionné par l’Assurance maladie.")
     pmr = YesNoField(help_text="Véhicule accessible en fauteuil roulant.")
@@ -261,9 +263,10 @@ class ADSDetailView(KeyedView):
         tags=["ADS"],
     )
     def get(self, request, ads_id: str):
-        if not ads_id.isdigit() or int(ads_id) > MAX_ID:
+        pk = ascii_number(ads_id)
+        if pk is None or pk > MAX_ID:
             raise Http404
-        ads = queries.live_ads(request.auth).filter(pk=int(ads_id)).first()
+        ads = queries.live_ads(request.auth).filter(pk=pk).first()
         if ads is None:
             raise Http404
         return Response(ads_data(ads, request.auth))

@@ -7,18 +7,18 @@ from rest_framework.response import Response
 from .. import changes, queries
 from ..models import Change
 from ..representation import ADSSerializer, ads_data
-from .base import ERRORS, MAX_ID, KeyedView
+from .base import ERRORS, MAX_ID, KeyedView, NumberField
 
 
 class ChangesParams(serializers.Serializer):
-    depuis = serializers.IntegerField(
+    depuis = NumberField(
         required=False,
         min_value=0,
         max_value=MAX_ID,
         default=0,
         help_text="La position « curseur » de la réponse précédente (0 : depuis le début).",
     )
-    taille = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=500)
+    taille = NumberField(required=False, min_value=1, max_value=1000, default=500)
 
 
 ChangesPage = inline_serializer(
