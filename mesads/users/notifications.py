@@ -29,6 +29,7 @@ PREFERENCES = {
 
 @task(queue_name="emails")
 def send_email(recipient: str, subject: str, body: str) -> None:
+    subject = " ".join(subject.split())  # one line, whatever a name in it holds
     try:
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient])
     except Exception:
