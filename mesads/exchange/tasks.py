@@ -128,6 +128,7 @@ def _fail(job: ImportJob, error: BaseException) -> None:
         f"(import n° {job.pk}, {error.__class__.__name__})."
     )
     job.finished_at = timezone.now()
+    job.discard_file()
     job.save()
 
 
@@ -145,6 +146,8 @@ def validate_import(job_id: int) -> str:
         raise
     job.status = ImportJob.Status.READY if result.ok else ImportJob.Status.INVALID
     job.validated_at = timezone.now()
+    if job.status == ImportJob.Status.INVALID:
+        job.discard_file()
     job.record(result)
     return job.status
 
@@ -165,6 +168,8 @@ def commit_import(job_id: int) -> str:
     # errors found now are reported the same way, with nothing written.
     job.status = ImportJob.Status.DONE if result.committed else ImportJob.Status.INVALID
     job.finished_at = timezone.now()
+    if job.status == ImportJob.Status.INVALID:
+        job.discard_file()
     job.record(result)
     return job.status
 
