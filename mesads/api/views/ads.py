@@ -189,9 +189,9 @@ ADSPage = inline_serializer(
         "suivant": serializers.CharField(
             allow_null=True, help_text="L’adresse de la page suivante."
         ),
-        "curseur_changements": serializers.IntegerField(
-            help_text="Position du flux /changements/ au début de cette page : pour une "
-            "copie, garder celle de la première page et suivre le flux à partir d’elle."
+        "curseur_changements": serializers.CharField(
+            help_text="Curseur (opaque) du flux /changements/ au début de cette page : pour "
+            "une copie, garder celui de la première page et suivre le flux à partir de lui."
         ),
     },
 )
@@ -212,7 +212,7 @@ class ADSListView(KeyedView):
         params = self.params(ListParams)
         caller = request.auth
         changes.stamp()
-        position = changes.head()
+        position = changes.encode_position(changes.head())
         queryset = queries.live_ads(caller)
         if code := params.get("departement"):
             departement = queries.scoped_departement(caller, code)
