@@ -3,13 +3,14 @@
 one resource). Anything else is a 404 (a JSON one on the API) or a 400 for a parameter."""
 
 import re
+from pathlib import Path
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.converters import PathConverter, SlugConverter, StringConverter
 
 from mesads.ads.models import ADS
-from mesads.core.pagination import SeekPaginator
+from mesads.core.pagination import Paginator, SeekPaginator
 
 pytestmark = pytest.mark.django_db
 
@@ -50,3 +51,23 @@ def test_a_page_number_in_other_digits_is_the_first_page(nimes):
     assert paginator.get_page({"page": "2"}).number == 2
     assert paginator.get_page({"page": "٢"}).number == 1
     assert paginator.get_page({"page": "²"}).number == 1
+
+
+def test_djangos_paginator_reads_ascii_page_numbers_only(nimes):
+    for number in range(5):
+        ADS.objects.create(authority=nimes, number=str(number + 1))
+    paginator = Paginator(ADS.objects.order_by("pk"), 2)
+    assert paginator.get_page("2").number == 2
+    assert paginator.get_page("٢").number == 1
+    assert paginator.get_page("２").number == 1
+
+
+def test_every_page_paginates_with_the_projects_paginator():
+    """Django's own would read ``?page=٢`` as page 2."""
+    root = Path(__file__).resolve().parent.parent / "mesads"
+    direct = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if "from django.core.paginator import Paginator" in path.read_text(encoding="utf-8")
+    ]
+    assert direct == []

@@ -25,6 +25,7 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from django.core import paginator
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, QueryDict
@@ -112,6 +113,16 @@ def _beyond(keys: list[Key], values: list[Any], forwards: bool) -> Q:
             else step | (Q(**{keys[index].path: values[index]}) & condition)
         )
     return Q(**{lookup(keys[0], strict=False): values[0]}) & condition
+
+
+class Paginator(paginator.Paginator):
+    """Django's paginator, reading a page number in ASCII digits only: its ``int()``
+    reads ``?page=٢`` (Arabic-Indic two) as page 2, a second address for each page."""
+
+    def validate_number(self, number):
+        if isinstance(number, str) and not (number.isascii() and number.isdigit()):
+            raise paginator.PageNotAnInteger("Ce numéro de page n’est pas un nombre.")
+        return super().validate_number(number)
 
 
 class SeekPaginator:
