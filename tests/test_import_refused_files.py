@@ -100,3 +100,27 @@ def test_a_file_waiting_for_its_confirmation_stays_until_written(
     assert job.status == ImportJob.Status.READY
     [stored] = stored_imports()
     assert stored.read_bytes() == data and job.file.name.endswith(stored.name)
+
+
+def test_the_daily_step_removes_the_refused_files_left_before(
+    nimes, django_capture_on_commit_callbacks
+):
+    """Refused jobs whose file stayed (uploaded before the fix, or a storage that failed
+    to delete): the daily step removes their files, and only theirs."""
+    jobs = {}
+    for status in (ImportJob.Status.INVALID, ImportJob.Status.FAILED, ImportJob.Status.READY):
+        job = ImportJob(original_name=f"{status}.csv", status=status)
+        job.file.save(f"{status}.csv", io.BytesIO(BAD_SIRET), save=True)
+        jobs[status] = job
+    assert len(stored_imports()) == 3
+
+    with django_capture_on_commit_callbacks(execute=True):
+        message = tasks.discard_refused_files(None)
+    assert message == "2 fichier(s) d’import refusé(s) supprimé(s)"
+    assert tasks.discard_refused_files(None) == "0 fichier(s) d’import refusé(s) supprimé(s)"
+
+    [kept] = stored_imports()
+    assert kept.name.startswith("ready")
+    for status, job in jobs.items():
+        job.refresh_from_db()
+        assert bool(job.file) == (status == ImportJob.Status.READY)

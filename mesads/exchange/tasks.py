@@ -230,3 +230,19 @@ def restart_import(job: ImportJob) -> bool:
     transaction.on_commit(lambda: task.enqueue(job.pk))
     logger.warning("Import %s interrupted while %s: queued again", job.pk, previous)
     return True
+
+
+def discard_refused_files(today) -> str:
+    """Daily step: the files of refused imports still in the storage (kept before refused
+    files were removed with their refusal, or whose removal the storage failed) are
+    removed. The jobs, their errors and their counts stay."""
+    removed = 0
+    refused = ImportJob.objects.filter(
+        status__in=[ImportJob.Status.INVALID, ImportJob.Status.FAILED]
+    ).exclude(file="")
+    for job in refused.only("pk", "file").iterator():
+        with transaction.atomic():
+            job.discard_file()
+            job.save(update_fields=["file"])
+        removed += 1
+    return f"{removed} fichier(s) d’import refusé(s) supprimé(s)"
