@@ -123,20 +123,39 @@ def verification_fields(profile: str) -> frozenset[str]:
     return frozenset(VERIFICATION_FIELDS) | {answer for answer, _ in comparisons(profile)}
 
 
-def restrict(data: dict, fields: frozenset[str], prefix: str = "") -> dict:
-    """``data`` with only the given paths (an object whose fields are all left out goes
-    too)."""
+def restrict(data: dict, fields: frozenset[str]) -> dict:
+    """``data`` with only the given paths (an object none of whose fields is given goes
+    too), in ``data``'s order."""
+    return _keep(data, _tree(fields))
+
+
+@functools.cache
+def _tree(fields: frozenset[str]) -> dict:
+    """The paths as a tree: ``{"vehicule": {"pmr": True}, "conducteurs": [{"nom": True}]}``
+    (built once per profile: restricting a page of 1,000 ADS walks it 1,000 times)."""
+    tree: dict = {}
+    for path in fields:
+        node = tree
+        *parents, leaf = path.split(".")
+        for name in parents:
+            if name.endswith("[]"):
+                node = node.setdefault(name[:-2], [{}])[0]
+            else:
+                node = node.setdefault(name, {})
+        node[leaf] = True
+    return tree
+
+
+def _keep(data: dict, tree: dict) -> dict:
     kept = {}
     for name, value in data.items():
-        path = prefix + name
-        if path in fields:
+        branch = tree.get(name)
+        if branch is True:
             kept[name] = value
-        elif isinstance(value, dict):
-            inner = restrict(value, fields, path + ".")
-            if inner:
-                kept[name] = inner
-        elif isinstance(value, list) and any(f.startswith(path + "[].") for f in fields):
-            kept[name] = [restrict(item, fields, path + "[].") for item in value]
+        elif isinstance(branch, list):
+            kept[name] = [_keep(item, branch[0]) for item in value]
+        elif branch:
+            kept[name] = _keep(value, branch)
     return kept
 
 
