@@ -16,6 +16,7 @@ from mesads.waitinglists.models import Application
 
 from .test_ads_edit import declare, edit
 from .test_waiting_lists import _apply, _form
+from .test_waiting_lists_files import _csv
 
 pytestmark = pytest.mark.django_db
 
@@ -156,3 +157,15 @@ def test_a_transfers_names_refuse_a_formula(complete_ads):
         transfer.clean_fields()
     assert MESSAGE in refused.value.message_dict["buyer_name"][0]
     assert "seller_name" not in refused.value.message_dict
+
+
+def test_a_waiting_list_import_names_the_row_and_column_of_a_formula(client, manager, nimes, gard):
+    client.force_login(manager)
+    upload = _csv(
+        ["10", "15/03/2025", "09:30", "=1+1", "", "", "CP-30-1111", "30", "Non"],
+        ["11", "15/03/2025", "09:30", "Anne Blanc", "", "", "@SOMME(A1)", "30", "Non"],
+    )
+    response = client.post(reverse("waitinglists:import", args=[nimes.pk]), {"import_file": upload})
+    issues = [(i.line, i.column) for i in response.context["result"].issues if MESSAGE in i.message]
+    assert issues == [(2, "Nom et prénom du demandeur"), (3, "Numéro de carte professionnelle")]
+    assert not Application.objects.exists()
