@@ -39,6 +39,9 @@ if PRODUCTION:
 else:
     SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY)
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+# Former keys, after a rotation: sessions, reset links and the API's change-feed cursors
+# made with them stay valid.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",

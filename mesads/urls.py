@@ -6,6 +6,10 @@ admin.site.site_header = "Mes ADS – administration"
 admin.site.site_title = "Mes ADS"
 admin.site.index_title = "Équipe nationale"
 
+# Error pages: templates/404.html, 403.html, 403_csrf.html (Django's CSRF failure view),
+# 500.html, and this view for 400.html.
+handler400 = "mesads.core.views.bad_request"
+
 urlpatterns = [
     path("", include("mesads.core.urls")),
     path("compte/", include("mesads.users.urls")),

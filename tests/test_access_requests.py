@@ -8,6 +8,7 @@ it.
 """
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
@@ -94,7 +95,7 @@ def test_request_accept_then_revoke_with_the_emails_at_each_step(
     )
     assert "Je suis responsable du service des taxis." in mail.body
     detail_url = reverse("access:request_detail", args=[access.pk])
-    assert f"http://testserver{detail_url}" in mail.body
+    assert f"{settings.SITE_URL}{detail_url}" in mail.body
 
     # Her home page says the request is waiting; the register stays closed.
     home = page(client, reverse("home"))
@@ -120,7 +121,7 @@ def test_request_accept_then_revoke_with_the_emails_at_each_step(
     assert mailoutbox[-1].to == ["camille.durand@nimes.fr"]
     assert mailoutbox[-1].subject == "[Mes ADS] Votre demande d’accès à Nîmes est acceptée"
     dashboard_url = reverse("ads:authority", args=[nimes.pk])
-    assert f"http://testserver{dashboard_url}" in mailoutbox[-1].body
+    assert f"{settings.SITE_URL}{dashboard_url}" in mailoutbox[-1].body
     client.force_login(newcomer)
     home = page(client, reverse("home"))
     assert "Acceptée" in home and f'href="{dashboard_url}"' in home

@@ -45,7 +45,9 @@ def without_nonce(content: bytes) -> bytes:
 
 
 def reset_link_from(message) -> str:
-    match = re.search(r"https?://testserver(/compte/mot-de-passe/reinitialiser/\S+/)", message.body)
+    match = re.search(
+        re.escape(settings.SITE_URL) + r"(/compte/mot-de-passe/reinitialiser/\S+/)", message.body
+    )
     assert match, message.body
     return match.group(1)
 

@@ -9,6 +9,7 @@ confirmation's transaction commits.
 import datetime
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -97,9 +98,9 @@ def test_staff_preview_then_send_reaches_the_managers_and_the_prefecture_for_the
     to_ales = next(mail for mail in mailoutbox if mail.to == ["gestionnaire@ales.fr"])
     assert to_ales.subject == "[Mes ADS] Relance – Alès"
     assert "aucune déclaration pour Alès (30 – Gard)" in to_ales.body
-    assert f"http://testserver/gestionnaires/{ales.pk}/" in to_ales.body
+    assert f"{settings.SITE_URL}/gestionnaires/{ales.pk}/" in to_ales.body
     assert "Pour ne plus recevoir les rappels et relances" in to_ales.body
-    assert "http://testserver/compte/profil/" in to_ales.body
+    assert f"{settings.SITE_URL}/compte/profil/" in to_ales.body
     to_agent = next(mail for mail in mailoutbox if mail.to == ["agent@gard.gouv.fr"])
     assert to_agent.subject == "[Mes ADS] Relance – Beaucaire"
     assert "en tant qu’agent de la préfecture : Beaucaire n’a encore aucun" in to_agent.body

@@ -9,6 +9,7 @@ import datetime
 import re
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from reversion.models import Version
@@ -401,7 +402,7 @@ def test_the_prefecture_sends_a_record_back_and_the_mairie_is_told(
     mail = mailoutbox[0]
     assert mail.subject == ("[Mes ADS] L’ADS n° 12 de Nîmes vous est renvoyée par la préfecture")
     assert "Le SIRET ne correspond pas au registre du commerce." in mail.body
-    assert f"http://testserver{reverse('ads:detail', args=[complete_ads.pk])}" in mail.body
+    assert f"{settings.SITE_URL}{reverse('ads:detail', args=[complete_ads.pk])}" in mail.body
     complete_ads.refresh_from_db()
     assert complete_ads.sent_back_by == prefecture_agent
     revision = Version.objects.get_for_object(complete_ads).get().revision

@@ -140,7 +140,9 @@ def register(nimes, ales, nimes_metropole, complete_ads) -> list[ADS]:
             "2",
             creation_date=datetime.date(2016, 5, 2),
             last_renewal_date=datetime.date(2021, 5, 2),
-            holder_name='=HYPERLINK("http://pirate.example";"clic")',
+            # Text that starts with an apostrophe and a formula sign: the CSV export
+            # doubles the apostrophe, the import takes one off.
+            holder_name='\'=HYPERLINK("http://pirate.example";"clic")',
             holder_phone="+590690123456",
             holder_email="ali@example.com",
             cpam_agreement=True,
@@ -233,7 +235,7 @@ def test_an_export_rebuilds_the_same_register(register, kind):
     assert result.counts[Action.NEW] == 5
     assert snapshot() == before
     formula = ADS.objects.get(number="2")
-    assert formula.holder_name == '=HYPERLINK("http://pirate.example";"clic")'
+    assert formula.holder_name == '\'=HYPERLINK("http://pirate.example";"clic")'
     assert ADS.objects.get(number="10").notes == "Ligne 1\nLigne 2 ; avec « guillemets »"
 
 

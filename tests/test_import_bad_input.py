@@ -398,26 +398,29 @@ def test_the_admin_refuses_a_big_or_wrong_file_at_once(client, db, settings, not
 # --- formulas ---------------------------------------------------------------------------
 
 
-def test_a_formula_in_a_csv_cell_is_imported_as_text(nimes):
+def test_a_formula_in_a_cell_is_refused_naming_its_row_and_column(nothing_written):
+    """A value a spreadsheet would run (the open data publishes the register) is refused,
+    like any other invalid value; our own export's escaping apostrophe is taken off first,
+    so an escaped formula is refused too. Text that only contains such signs stays."""
     data = csv_file(
         [
             nimes_row("1", **{"Titulaire": '=HYPERLINK("http://pirate.example";"clic")'}),
             nimes_row("2", **{"Titulaire": "'=1+2", "Notes": "'-- à revoir"}),
-            nimes_row("3", **{"Titulaire": "'Les Taxis d’Alain'", "Notes": "+33 en tête"}),
+            nimes_row("3", **{"Conducteur 1 – nom": "@SOMME(A1)", "Notes": "+33 en tête"}),
+            nimes_row("4", **{"Titulaire": "'Les Taxis d’Alain'", "Notes": "Taxi = 1+1 -2"}),
         ]
     )
 
-    result = run(data, commit=True)
+    issues = refused(data, "registre.csv")
 
-    assert result.ok, messages_of(result)
-    holders = dict(ADS.objects.values_list("number", "holder_name"))
-    assert holders == {
-        "1": '=HYPERLINK("http://pirate.example";"clic")',
-        "2": "=1+2",  # our export's leading apostrophe, taken off
-        "3": "'Les Taxis d’Alain'",  # an apostrophe that escapes nothing stays
-    }
-    notes = dict(ADS.objects.values_list("number", "notes"))
-    assert (notes["2"], notes["3"]) == ("-- à revoir", "+33 en tête")
+    assert [(line, column) for line, column, _ in issues] == [
+        (2, "Titulaire"),
+        (3, "Titulaire"),
+        (3, "Notes"),
+        (4, "Notes"),
+        (4, "Conducteur 1 – nom"),
+    ]
+    assert all("un tableur le prendrait pour une formule" in message for *_, message in issues)
 
 
 # --- interrupted ------------------------------------------------------------------------

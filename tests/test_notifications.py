@@ -8,6 +8,7 @@ as soon as the request's transaction commits.
 import logging
 
 import pytest
+from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.urls import reverse
@@ -293,8 +294,8 @@ def test_the_notice_of_a_deletion_links_to_a_page_the_agent_may_open(
 
     [mail] = mailoutbox
     assert "Commentaire : Suppression : Retrait" in mail.body
-    link = next(line for line in mail.body.splitlines() if line.startswith("http://testserver/"))
+    link = next(line for line in mail.body.splitlines() if line.startswith(settings.SITE_URL + "/"))
     client.force_login(prefecture_agent)
-    response = client.get(link.removeprefix("http://testserver"))
+    response = client.get(link.removeprefix(settings.SITE_URL))
     assert response.status_code == 200
     assert "n° 12 (supprimée)" in response.content.decode()

@@ -7,6 +7,7 @@ register: the choice is recorded. She can never do so in the Hérault.
 """
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from mesads.users.models import AuthorityAccess, PrefectureMembership, User
@@ -86,7 +87,7 @@ def test_staff_accept_an_agent_who_then_sees_the_requests_of_her_departement(
     assert mailoutbox[0].subject == (
         "[Mes ADS] Votre demande pour rejoindre la préfecture (Gard) est acceptée"
     )
-    assert "http://testserver/acces/demandes/" in mailoutbox[0].body
+    assert f"{settings.SITE_URL}/acces/demandes/" in mailoutbox[0].body
 
     # Sacha now sees the Gard's requests, not the Hérault's.
     client.force_login(sacha)

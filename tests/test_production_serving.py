@@ -122,3 +122,27 @@ def test_a_database_that_does_not_answer_gives_the_error_page_fast_then_recovers
         status, page, waited = _login_attempt(base)
         assert status == 200  # the form again, with its message: the service is back
         assert "Connexion" in page
+
+
+def test_an_unknown_host_and_a_form_without_its_token_get_french_pages(server):
+    """Django answers both before any view of ours: « Bad Request (400) » and its English
+    CSRF page, unless the project gives its own."""
+    base, _ = server
+
+    def call(path: str, method: str = "GET", **headers: str) -> tuple[int, str]:
+        request = urllib.request.Request(
+            base + path, method=method, headers=headers, data=b"" if method == "POST" else None
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    status, body = call("/", Host="evil.example")
+    assert status == 400
+    assert "<h1>Requête invalide</h1>" in body and "Bad Request" not in body
+
+    status, body = call("/compte/connexion/", "POST")
+    assert status == 403
+    assert "<h1>Formulaire expiré</h1>" in body and "CSRF" not in body

@@ -31,6 +31,7 @@ from django.db.models.functions import Cast, Coalesce, Replace, Upper
 from django.utils import timezone
 
 from mesads.core.text import search_key
+from mesads.core.validators import formulas_refused
 from mesads.geo.models import EPCI, Airport, Commune, Departement
 
 from . import validators
@@ -516,7 +517,7 @@ class ADSQuerySet(models.QuerySet):
             return queryset.filter(Q(plate_search=validators.plate_search_key(text)) | number_q)
         condition = Q(holder_name__icontains=text) | Q(drivers_search__icontains=text)
         siret = validators.normalize_siret(text)
-        if siret.isdigit():
+        if siret.isascii() and siret.isdigit():
             condition |= Q(holder_siret__startswith=siret)
         plate = validators.plate_search_key(text)
         if len(plate) >= 3:
@@ -799,9 +800,13 @@ class ADS(models.Model):
 
     # --- validation ---------------------------------------------------------------------
 
+    # Free text that the exports and the open data publish: no formula (core.validators).
+    FORMULA_FREE_FIELDS = ("number", "holder_name", "holder_email", "notes")
+
     def clean_fields(self, exclude: Any = None) -> None:
         self.normalize()
-        super().clean_fields(exclude=exclude)
+        with formulas_refused(self, self.FORMULA_FREE_FIELDS, exclude):
+            super().clean_fields(exclude=exclude)
 
     def normalize(self) -> None:
         self.number = (self.number or "").strip()
@@ -1016,7 +1021,8 @@ class Driver(models.Model):
         self.name = (self.name or "").strip()
         self.siret = validators.normalize_siret(self.siret)
         self.card_number = (self.card_number or "").strip()
-        super().clean_fields(exclude=exclude)
+        with formulas_refused(self, ("name", "card_number"), exclude):
+            super().clean_fields(exclude=exclude)
 
     def clean(self) -> None:
         super().clean()

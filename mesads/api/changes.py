@@ -15,6 +15,12 @@ already served. The feed serves numbered rows only, so:
     feed in order, from the position of its last page, misses nothing and needs no
     safety lag.
 
+Positions are national, so they are never shown as they are: a key limited to the Gard
+would learn from them how much, and when, the rest of France changes. The feed and the
+list give **opaque cursors** instead (``encode_position``): the position encrypted
+(AES-GCM, a fresh nonce each time, a key derived from SECRET_KEY), that only this server
+reads back. The order and the guarantee are the positions', unchanged.
+
 Each entry carries the ADS as it is now (or null when it is no longer in the register,
 or out of the key's reach): applying entries is idempotent, and a page lists each ADS
 once, at its last position. Reading a page costs an index range scan on ``position``
@@ -22,7 +28,15 @@ once, at its last position. Reading a page costs an index range scan on ``positi
 history.
 """
 
+import base64
+import os
+import struct
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
 from django.db import connection, transaction
+from django.utils.crypto import salted_hmac
 
 from .keys import Caller
 from .models import Change
@@ -39,6 +53,52 @@ FROM (
 (SELECT COALESCE(MAX(position), 0) AS top FROM api_change) AS base
 WHERE api_change.id = pending.id
 """
+
+
+# --- opaque cursors ---------------------------------------------------------------------
+
+# The cursor of the start of the feed, for every key (``depuis=0``).
+START = "0"
+# What a cursor looks like (36 bytes in URL-safe base64), for the schema.
+CURSOR_PATTERN = r"^(?:0|[A-Za-z0-9_-]{48})$"
+_CURSOR_SALT = "mesads.api.changes.cursor"
+_AAD = b"mesads-changes-v1"
+
+
+def _cipher(secret: str) -> AESGCM:
+    return AESGCM(salted_hmac(_CURSOR_SALT, "", secret=secret, algorithm="sha256").digest())
+
+
+def encode_position(position: int) -> str:
+    """A cursor for ``position`` that tells nothing of it (48 URL-safe characters)."""
+    if position == 0:
+        return START
+    nonce = os.urandom(12)
+    sealed = _cipher(settings.SECRET_KEY).encrypt(nonce, struct.pack(">Q", position), _AAD)
+    return base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def decode_position(cursor: str) -> int | None:
+    """The position of a cursor this server gave (with the current secret key or one of
+    its fallbacks: a key rotation does not break re-users' mirrors); None otherwise."""
+    if cursor == START:
+        return 0
+    try:
+        raw = base64.b64decode(cursor, altchars="-_", validate=True)
+    except ValueError:  # binascii.Error, or a character that is not ASCII
+        return None
+    if len(raw) != 12 + 8 + 16:
+        return None
+    for secret in (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS):
+        try:
+            plain = _cipher(secret).decrypt(raw[:12], raw[12:], _AAD)
+        except InvalidTag:
+            continue
+        return struct.unpack(">Q", plain)[0]
+    return None
+
+
+# --- positions ---------------------------------------------------------------------------
 
 
 def stamp() -> int:

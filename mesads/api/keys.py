@@ -30,7 +30,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.throttling import BaseThrottle
 
-from .models import APIKey, APIKeyUsage, Profile
+from .models import APIKey, APIKeyUsage
 
 HEADER_PREFIX = "Api-Key"
 RATE_WINDOW = 60  # seconds
@@ -56,18 +56,6 @@ class Caller:
     @property
     def is_national(self) -> bool:
         return self.departement_ids is None
-
-    def shows(self, field_group: str) -> bool:
-        return field_group in PROFILE_GROUPS[self.key.profile]
-
-
-# What each profile receives, by group of fields (see representation.py and the docs).
-PROFILE_GROUPS: dict[str, frozenset[str]] = {
-    Profile.COMPLET: frozenset({"holder", "holder_contact", "drivers"}),
-    Profile.LE_TAXI: frozenset({"holder", "drivers"}),
-    Profile.CPAM: frozenset({"holder"}),
-    Profile.ANONYME: frozenset(),
-}
 
 
 def read_key(request) -> str | None:

@@ -1,7 +1,7 @@
 """What the API says of an ADS and of an authority, as plain dicts (fast enough for a
 national mirror: 60,000 ADS in a few seconds of CPU), and the serializers that document
-the same shapes in the OpenAPI schema. The profile of the key decides which groups of
-fields are present (``keys.PROFILE_GROUPS``); the schema marks those fields optional.
+the same shapes in the OpenAPI schema. The profile of the key decides which fields are
+present (``profiles``, the one definition); the schema marks those fields optional.
 
 Nothing here depends on today's date: a mirror built from the list and kept up to date
 by the change feed stays equal to the register (the renewal due date is given, whether
@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from mesads.ads.models import ADS, Driver
 
+from . import profiles
 from .keys import Caller
 
 # Only the columns ads_data() reads: a page of 1,000 ADS builds a third of the objects.
@@ -116,21 +117,23 @@ def ads_data(ads: ADS, caller: Caller) -> dict:
         "certifiee": certified,
         "certifiee_le": _moment(ads.certified_at),
         "modifiee_le": _moment(ads.updated_at),
+        "titulaire": {
+            "nom": ads.holder_name or None,
+            "siret": ads.holder_siret or None,
+            "telephone": ads.holder_phone or None,
+            "email": ads.holder_email or None,
+        },
     }
-    if caller.shows("holder"):
-        holder = {"nom": ads.holder_name or None, "siret": ads.holder_siret or None}
-        if caller.shows("holder_contact"):
-            holder["telephone"] = ads.holder_phone or None
-            holder["email"] = ads.holder_email or None
-        data["titulaire"] = holder
-    if caller.shows("drivers"):
+    fields = profiles.ads_fields(caller.profile)
+    if profiles.DRIVERS_FIELD in fields:  # not read for a profile that never receives them
         drivers = getattr(ads, "api_drivers", None)
         if drivers is None:
             drivers = list(ads.drivers.order_by("pk"))
         data["conducteurs"] = [
             {"statut": d.status, "nom": d.name, "carte_pro": d.card_number or None} for d in drivers
         ]
-    return data
+    # Built whole, sent restricted: a field missing from the definition is never sent.
+    return profiles.restrict(data, fields)
 
 
 # --- the same shapes, for the schema ----------------------------------------------------
@@ -142,7 +145,11 @@ class AuthorityRefSerializer(serializers.Serializer):
 
 
 class VehicleSerializer(serializers.Serializer):
-    immatriculation = serializers.CharField(allow_null=True, help_text="AB-123-CD ou 1234 AB 56.")
+    immatriculation = serializers.CharField(
+        allow_null=True,
+        required=False,
+        help_text="AB-123-CD ou 1234 AB 56. Profils « complet », « le_taxi », « cpam ».",
+    )
     pmr = serializers.BooleanField(
         allow_null=True, help_text="Accessible en fauteuil roulant (null : non renseigné)."
     )

@@ -22,6 +22,7 @@ STEPS: list[str] = [
     "mesads.reminders.renewals.send_prefecture_digests",
     "mesads.opendata.publication.daily_step",
     "mesads.waitinglists.daily.send_renewal_reminders",
+    "mesads.exchange.tasks.discard_refused_files",
 ]
 
 

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 
@@ -22,6 +23,11 @@ def query_string_without(request: HttpRequest, *names: str) -> str:
     return query.urlencode()
 
 
-def site_url(request: HttpRequest) -> str:
-    """The scheme and host the user is on, for the links in e-mails."""
-    return request.build_absolute_uri("/").rstrip("/")
+def site_url(request: HttpRequest | None = None) -> str:
+    """The service's address, for every link in an e-mail: ``settings.SITE_URL``.
+
+    Never the request's: its ``Host`` header may be any entry of ALLOWED_HOSTS (a
+    technical name, another domain of the same servers), and a link in a mail must lead
+    to the one address users know. ``request`` is accepted for the callers that have one,
+    and not read."""
+    return settings.SITE_URL.rstrip("/")

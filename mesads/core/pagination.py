@@ -25,6 +25,7 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from django.core import paginator
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, QueryDict
@@ -114,6 +115,16 @@ def _beyond(keys: list[Key], values: list[Any], forwards: bool) -> Q:
     return Q(**{lookup(keys[0], strict=False): values[0]}) & condition
 
 
+class Paginator(paginator.Paginator):
+    """Django's paginator, reading a page number in ASCII digits only: its ``int()``
+    reads ``?page=٢`` (Arabic-Indic two) as page 2, a second address for each page."""
+
+    def validate_number(self, number):
+        if isinstance(number, str) and not (number.isascii() and number.isdigit()):
+            raise paginator.PageNotAnInteger("Ce numéro de page n’est pas un nombre.")
+        return super().validate_number(number)
+
+
 class SeekPaginator:
     """Pages of ``queryset`` in the order of ``ordering`` (field paths, ``-`` for
     descending, the last one unique). ``seek=False`` keeps the ordering and the links
@@ -166,10 +177,9 @@ class SeekPaginator:
     def get_page(self, params: QueryDict | dict) -> "SeekPage":
         """The page asked for by ``params`` (``page``, and ``apres`` or ``avant``); like
         Django's ``get_page``, a page number out of range gives the nearest page."""
-        try:
-            number = int(params.get(PAGE) or 1)
-        except (TypeError, ValueError):
-            number = 1
+        # ASCII digits only: int() also reads "٢" (Arabic-Indic two) as 2.
+        raw = params.get(PAGE) or "1"
+        number = int(raw) if isinstance(raw, str) and raw.isascii() and raw.isdigit() else 1
         last = self.num_pages
         number = min(max(number, 1), last)
         size = self.per_page

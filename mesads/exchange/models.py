@@ -13,6 +13,8 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
 
+from mesads.core.storage import delete_stored_file
+
 from .importing import MAX_DIFFS_KEPT, MAX_ERRORS_KEPT, Action, ImportResult
 
 
@@ -181,6 +183,17 @@ class ImportJob(models.Model):
         return MAX_DIFFS_KEPT
 
     @transaction.atomic
+    def discard_file(self) -> None:
+        """Forget the uploaded file of a refused job (invalid, or stopped on an error): it
+        holds personal data, may be hostile, and nothing will read it again (a new
+        upload starts a new job). Cleared here, saved with the job; removed from the
+        storage once that is committed."""
+        if not self.file:
+            return
+        storage, name = self.file.storage, self.file.name
+        self.file = ""
+        transaction.on_commit(lambda: delete_stored_file(storage, name))
+
     def record(self, result: ImportResult) -> None:
         """Store what the import found (errors, or what each row does) and its counts."""
         self.errors.all().delete()

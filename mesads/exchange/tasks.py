@@ -128,6 +128,7 @@ def _fail(job: ImportJob, error: BaseException) -> None:
         f"(import n° {job.pk}, {error.__class__.__name__})."
     )
     job.finished_at = timezone.now()
+    job.discard_file()
     job.save()
 
 
@@ -145,6 +146,8 @@ def validate_import(job_id: int) -> str:
         raise
     job.status = ImportJob.Status.READY if result.ok else ImportJob.Status.INVALID
     job.validated_at = timezone.now()
+    if job.status == ImportJob.Status.INVALID:
+        job.discard_file()
     job.record(result)
     return job.status
 
@@ -165,6 +168,8 @@ def commit_import(job_id: int) -> str:
     # errors found now are reported the same way, with nothing written.
     job.status = ImportJob.Status.DONE if result.committed else ImportJob.Status.INVALID
     job.finished_at = timezone.now()
+    if job.status == ImportJob.Status.INVALID:
+        job.discard_file()
     job.record(result)
     return job.status
 
@@ -225,3 +230,19 @@ def restart_import(job: ImportJob) -> bool:
     transaction.on_commit(lambda: task.enqueue(job.pk))
     logger.warning("Import %s interrupted while %s: queued again", job.pk, previous)
     return True
+
+
+def discard_refused_files(today) -> str:
+    """Daily step: the files of refused imports still in the storage (kept before refused
+    files were removed with their refusal, or whose removal the storage failed) are
+    removed. The jobs, their errors and their counts stay."""
+    removed = 0
+    refused = ImportJob.objects.filter(
+        status__in=[ImportJob.Status.INVALID, ImportJob.Status.FAILED]
+    ).exclude(file="")
+    for job in refused.only("pk", "file").iterator():
+        with transaction.atomic():
+            job.discard_file()
+            job.save(update_fields=["file"])
+        removed += 1
+    return f"{removed} fichier(s) d’import refusé(s) supprimé(s)"

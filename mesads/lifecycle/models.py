@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from mesads.ads import validators
 from mesads.ads.models import ADS, Authority, add_years
+from mesads.core.validators import formulas_refused
 
 # The holding period before a holder may present a successor for a price: fifteen years
 # since the ADS was issued to them; five once it has changed hands by a transfer.
@@ -233,7 +234,9 @@ class Transfer(models.Model):
     def clean_fields(self, exclude: Any = None) -> None:
         self.buyer_name = (self.buyer_name or "").strip()
         self.buyer_siret = validators.normalize_siret(self.buyer_siret)
-        super().clean_fields(exclude=exclude)
+        # Published in the register's exports: no formula (core.validators).
+        with formulas_refused(self, ("seller_name", "buyer_name"), exclude):
+            super().clean_fields(exclude=exclude)
 
     def clean(self) -> None:
         """The transport code's conditions, in French on the field they concern.

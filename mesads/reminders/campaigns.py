@@ -155,7 +155,8 @@ def render_mail(
 ) -> tuple[str, str]:
     """The subject and body one recipient gets (also the preview)."""
     values = site_values(authority, site_url)
-    subject = fill_placeholders(campaign.subject, values)
+    # One line whatever the placeholders' values hold (an authority's name).
+    subject = " ".join(fill_placeholders(campaign.subject, values).split())
     body = render_to_string(
         "reminders/emails/campaign.txt",
         {

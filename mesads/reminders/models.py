@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from mesads.core.validators import SINGLE_LINE_MESSAGE, validate_single_line
+
 # The placeholders a campaign's subject and body may use, and what they become.
 PLACEHOLDERS = {
     "gestionnaire": "le nom du gestionnaire d’ADS (commune, EPCI…)",
@@ -137,6 +139,12 @@ class Campaign(models.Model):
                     f"Repère inconnu : {', '.join('{' + n + '}' for n in unknown)}. "
                     f"Repères possibles : {allowed}."
                 )
+        # The subject becomes the mails' Subject header: a line break would add headers
+        # (« Relance\r\nBcc: … »), and every sending would fail on it.
+        try:
+            validate_single_line(self.subject or "")
+        except ValidationError:
+            errors["subject"] = SINGLE_LINE_MESSAGE
         if errors:
             raise ValidationError(errors)
 

@@ -12,7 +12,6 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import OuterRef, Q
@@ -22,6 +21,7 @@ from django.utils import timezone
 from reversion.models import Version
 
 from mesads.ads.models import ADS, Authority, renewal_overdue_q, validity_start
+from mesads.core.http import site_url
 from mesads.users.notifications import send_email
 
 from .models import (
@@ -101,10 +101,6 @@ def renewal_calendar(authority: Authority, today: datetime.date) -> Calendar:
 
 
 # --- reminders to managers -------------------------------------------------------------
-
-
-def site_url() -> str:
-    return settings.SITE_URL.rstrip("/")
 
 
 def _enqueue(recipient: str, subject: str, body: str) -> None:

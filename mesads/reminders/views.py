@@ -2,12 +2,12 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from mesads.ads.scope import scope_for
 from mesads.core.http import site_url
+from mesads.core.pagination import Paginator
 
 from . import campaigns as service
 from .access import campaigns_for, ensure_can_run_campaigns, get_campaign_for_user

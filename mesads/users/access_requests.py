@@ -96,7 +96,7 @@ def agents_of(authority: Authority) -> QuerySet[User]:
 # Codes typed alone, or picked from the suggestions ("Nîmes (30189)"): INSEE (2A/2B for
 # Corsica), SIREN, département, airport (OACI).
 _CODE_IN_BRACKETS = re.compile(r"\(([0-9A-Za-z]{2,9})\)\s*$")
-_CODE = re.compile(r"^(?:\d{9}|[0-9][0-9AB]\d{3}|\d{2,3}|2[AB]|[A-Z]{4})$", re.IGNORECASE)
+_CODE = re.compile(r"^(?:[0-9]{9}|[0-9][0-9AB][0-9]{3}|[0-9]{2,3}|2[AB]|[A-Z]{4})$", re.I | re.A)
 
 
 def search_authorities(text: str, user: User | None = None) -> QuerySet[Authority]:

@@ -10,6 +10,8 @@ from django.template import loader
 from django.views.decorators.debug import sensitive_variables
 from dsfr.forms import DsfrBaseForm
 
+from mesads.core.http import site_url
+
 from .models import FailedEmail, User
 
 logger = logging.getLogger(__name__)
@@ -130,6 +132,8 @@ class PasswordResetForm(FieldsetForm, auth_forms.PasswordResetForm):
         cannot hold the request."""
         from .notifications import queue_email
 
+        # The link leads to the service's address, not to the request's Host.
+        context = {**context, "site_url": site_url()}
         subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
         body = loader.render_to_string(email_template_name, context)
         try:

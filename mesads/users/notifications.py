@@ -50,6 +50,7 @@ def send_email(
 ) -> None:
     """Send one e-mail; when it fails, queue the next attempt (``EMAIL_MAX_ATTEMPTS`` in
     all, with a growing delay) or, after the last one, record it as ``FailedEmail``."""
+    subject = " ".join(subject.split())  # one line, whatever a name in it holds
     try:
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient])
     except Exception as error:

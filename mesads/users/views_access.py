@@ -7,13 +7,13 @@ never learns which requests exist, a prefecture agent never sees another départ
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from mesads.core.http import query_string_without, site_url
+from mesads.core.pagination import Paginator
 from mesads.core.text import de
 
 from . import access_requests as service

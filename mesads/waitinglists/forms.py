@@ -7,6 +7,7 @@ from django.utils import timezone
 from mesads.ads.forms import DateInput, FlatDsfrForm
 from mesads.ads.models import NEW_REGIME_START
 from mesads.core.forms import SearchForm
+from mesads.core.validators import validate_no_formula
 from mesads.exchange.forms import check_spreadsheet
 from mesads.geo.models import Departement
 
@@ -91,6 +92,7 @@ class RemovalForm(FlatDsfrForm):
         help_text="Facultatif ; obligatoire pour « Autre motif ». Conservée dans l’historique.",
         required=False,
         max_length=255,
+        validators=[validate_no_formula],
     )
 
     def clean(self):
@@ -109,6 +111,7 @@ class AttributionForm(FlatDsfrForm):
         max_length=50,
         help_text="Choisi par le gestionnaire, unique dans son registre (ex. : 12, A-07).",
         error_messages={"required": "Saisissez le numéro de la nouvelle ADS."},
+        validators=[validate_no_formula],
     )
     creation_date = forms.DateField(
         label="Date de l’arrêté d’attribution",
@@ -122,6 +125,7 @@ class AttributionForm(FlatDsfrForm):
         required=False,
         help_text="Obligatoire quand la demande choisie n’est pas la première dans l’ordre "
         "de la liste (ex. : les demandes précédentes ont été déclarées inéligibles).",
+        validators=[validate_no_formula],
     )
     attest = forms.BooleanField(
         label="Je certifie l’exactitude des informations de la nouvelle ADS",

@@ -27,6 +27,7 @@ from django.utils import timezone
 from mesads.ads import validators
 from mesads.ads.models import ADS, Authority, _restrict, add_years, natural_sort_key
 from mesads.ads.scope import scope_for
+from mesads.core.validators import formulas_refused
 from mesads.geo.models import Departement
 
 # An application lasts one year from its registration or its last renewal.
@@ -292,12 +293,23 @@ class Application(models.Model):
 
     # --- validation ----------------------------------------------------------------------
 
+    # Free text that the exports and the public list publish: no formula (core.validators).
+    FORMULA_FREE_FIELDS = (
+        "number",
+        "applicant_name",
+        "applicant_email",
+        "applicant_address",
+        "card_number",
+        "removal_comment",
+    )
+
     def clean_fields(self, exclude: Any = None) -> None:
         self.number = (self.number or "").strip()
         self.applicant_name = (self.applicant_name or "").strip()
         self.card_number = (self.card_number or "").strip()
         self.applicant_phone = validators.normalize_phone(self.applicant_phone)
-        super().clean_fields(exclude=exclude)
+        with formulas_refused(self, self.FORMULA_FREE_FIELDS, exclude):
+            super().clean_fields(exclude=exclude)
 
     def clean(self) -> None:
         super().clean()

@@ -1,12 +1,12 @@
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from dsfr.forms import DsfrBaseForm
 
 from mesads.core.forms import SearchForm
 from mesads.core.http import query_string_without, read_only
+from mesads.core.pagination import Paginator
 from mesads.geo.models import Departement
 from mesads.users.access_requests import actable_authorities
 

@@ -10,6 +10,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from dsfr.forms import DsfrBaseForm
 
+from mesads.core.http import site_url
+
 from ..access import get_ads_for_user
 from ..certification import CertificationError, attest, certify, rights_on, send_back
 from ..models import ADS
@@ -74,7 +76,7 @@ def ads_send_back(request, ads_id: int):
     ads = get_ads_to_certify(request.user, ads_id)
     form = SendBackForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        link = request.build_absolute_uri(reverse("ads:detail", args=[ads.pk]))
+        link = site_url() + reverse("ads:detail", args=[ads.pk])
         sent = send_back(ads, request.user, form.cleaned_data["comment"], link)
         messages.success(
             request,

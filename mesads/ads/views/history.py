@@ -1,8 +1,8 @@
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import render
 
 from mesads.core.http import read_only
+from mesads.core.pagination import Paginator
 
 from ..access import get_ads_for_user
 from ..history import ads_timeline

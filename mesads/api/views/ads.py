@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from .. import changes, queries
+from .. import changes, profiles, queries
 from ..representation import ADSSerializer, ads_data
 from .base import (
     DEPARTEMENT_CODE,
@@ -16,8 +16,10 @@ from .base import (
     TEXT,
     KeyedView,
     MomentField,
+    NumberField,
     PageParams,
     YesNoField,
+    ascii_number,
 )
 
 
@@ -47,10 +49,15 @@ VerificationResult = inline_serializer(
         "trouvee": serializers.BooleanField(help_text="L’ADS existe au registre."),
         "exploitee": serializers.BooleanField(allow_null=True),
         "immatriculation_concorde": serializers.BooleanField(
-            allow_null=True, help_text="null si aucune immatriculation n’a été envoyée."
+            allow_null=True,
+            required=False,
+            help_text="null si aucune immatriculation n’a été envoyée. Profils « complet », "
+            "« le_taxi », « cpam ».",
         ),
         "carte_pro_concorde": serializers.BooleanField(
-            allow_null=True, help_text="null si aucune carte n’a été envoyée."
+            allow_null=True,
+            required=False,
+            help_text="null si aucune carte n’a été envoyée. Profils « complet », « le_taxi ».",
         ),
         "regime": serializers.ChoiceField(choices=["ancienne", "nouvelle"], allow_null=True),
         "echeance_renouvellement": serializers.DateField(allow_null=True),
@@ -123,36 +130,47 @@ class VerificationView(KeyedView):
     def get(self, request):
         params = self.params(VerificationParams)
         caller = request.auth
+        # A comparison is an answer about the compared data: only for a profile that
+        # receives it (an anonymous key does not learn whether a plate is a taxi's).
+        allowed = {param for _, param in profiles.comparisons(caller.profile)}
+        refused = {
+            param: ["Le profil de cette clé ne reçoit pas cette donnée : pas de comparaison."]
+            for _, param, _ in profiles.COMPARISONS
+            if param in params and param not in allowed
+        }
+        if refused:
+            raise serializers.ValidationError(refused)
+        fields = profiles.verification_fields(caller.profile)
         ads, reachable = queries.find_for_verification(caller, params["insee"], params["numero"])
         if not reachable:
             raise Http404
         if ads is None:
-            return Response(EXAMPLE_NOT_FOUND)
+            return Response({k: v for k, v in EXAMPLE_NOT_FOUND.items() if k in fields})
         plate, card = params.get("immatriculation"), params.get("carte_pro")
         due = ads.renewal_due_date
-        return Response(
-            {
-                "trouvee": True,
-                "exploitee": ads.in_use,
-                "immatriculation_concorde": None
-                if plate is None
-                else queries.plate_matches(ads, plate),
-                "carte_pro_concorde": None if card is None else queries.card_matches(ads, card),
-                "regime": {True: "nouvelle", False: "ancienne"}.get(ads.is_new_regime),
-                "echeance_renouvellement": due.isoformat() if due else None,
-                "renouvellement_en_retard": ads.is_renewal_overdue(),
-                "pmr": ads.vehicle_pmr,
-                "conventionnee_cpam": ads.cpam_agreement,
-                "certifiee": ads_data(ads, caller)["certifiee"],
-                "ads": ads_data(ads, caller),
-            }
-        )
+        data = ads_data(ads, caller)
+        answer = {
+            "trouvee": True,
+            "exploitee": ads.in_use,
+            "immatriculation_concorde": None
+            if plate is None
+            else queries.plate_matches(ads, plate),
+            "carte_pro_concorde": None if card is None else queries.card_matches(ads, card),
+            "regime": {True: "nouvelle", False: "ancienne"}.get(ads.is_new_regime),
+            "echeance_renouvellement": due.isoformat() if due else None,
+            "renouvellement_en_retard": ads.is_renewal_overdue(),
+            "pmr": ads.vehicle_pmr,
+            "conventionnee_cpam": ads.cpam_agreement,
+            "certifiee": data["certifiee"],
+            "ads": data,
+        }
+        return Response({name: value for name, value in answer.items() if name in fields})
 
 
 class ListParams(PageParams):
     departement = serializers.RegexField(DEPARTEMENT_CODE, required=False)
     insee = serializers.RegexField(INSEE_CODE, required=False)
-    gestionnaire = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    gestionnaire = NumberField(required=False, min_value=1, max_value=MAX_ID)
     exploitee = YesNoField()
     conventionnee_cpam = YesNoField(help_text="Taxi conventionné par l’Assurance maladie.")
     pmr = YesNoField(help_text="Véhicule accessible en fauteuil roulant.")
@@ -171,9 +189,9 @@ ADSPage = inline_serializer(
         "suivant": serializers.CharField(
             allow_null=True, help_text="L’adresse de la page suivante."
         ),
-        "curseur_changements": serializers.IntegerField(
-            help_text="Position du flux /changements/ au début de cette page : pour une "
-            "copie, garder celle de la première page et suivre le flux à partir d’elle."
+        "curseur_changements": serializers.CharField(
+            help_text="Curseur (opaque) du flux /changements/ au début de cette page : pour "
+            "une copie, garder celui de la première page et suivre le flux à partir de lui."
         ),
     },
 )
@@ -194,7 +212,7 @@ class ADSListView(KeyedView):
         params = self.params(ListParams)
         caller = request.auth
         changes.stamp()
-        position = changes.head()
+        position = changes.encode_position(changes.head())
         queryset = queries.live_ads(caller)
         if code := params.get("departement"):
             departement = queries.scoped_departement(caller, code)
@@ -245,9 +263,10 @@ class ADSDetailView(KeyedView):
         tags=["ADS"],
     )
     def get(self, request, ads_id: str):
-        if not ads_id.isdigit() or int(ads_id) > MAX_ID:
+        pk = ascii_number(ads_id)
+        if pk is None or pk > MAX_ID:
             raise Http404
-        ads = queries.live_ads(request.auth).filter(pk=int(ads_id)).first()
+        ads = queries.live_ads(request.auth).filter(pk=pk).first()
         if ads is None:
             raise Http404
         return Response(ads_data(ads, request.auth))

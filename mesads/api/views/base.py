@@ -1,4 +1,5 @@
 import datetime
+import re
 
 from django.db import transaction
 from django.utils import timezone
@@ -63,6 +64,27 @@ TEXT = r"^[^\x00]*[^\x00\s][^\x00]*$"
 MAX_ID = 2**62
 
 
+# Ids, positions and sizes are written in ASCII digits: ``int()`` (and DRF's IntegerField,
+# and ``str.isdigit``) also read Arabic-Indic or superscript digits (``١٥`` is 15), which
+# would give one resource two addresses, or a server error where ``isdigit`` and ``int``
+# disagree (``¹``).
+ASCII_NUMBER = re.compile(r"[0-9]+")
+
+
+def ascii_number(text: str) -> int | None:
+    """The number written in ASCII digits, or None."""
+    return int(text) if ASCII_NUMBER.fullmatch(text) else None
+
+
+class NumberField(serializers.IntegerField):
+    """A whole number in ASCII digits (see ``ASCII_NUMBER``)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not ASCII_NUMBER.fullmatch(data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class YesNoField(serializers.ChoiceField):
     """``true`` or ``false`` (absent: no filter). DRF's BooleanField reads an absent query
     parameter as false."""
@@ -90,12 +112,12 @@ class MomentField(serializers.DateTimeField):
 
 
 class PageParams(serializers.Serializer):
-    curseur = serializers.IntegerField(
+    curseur = NumberField(
         required=False,
         min_value=0,
         max_value=MAX_ID,
         help_text="Le « curseur_suivant » de la page précédente.",
     )
-    taille = serializers.IntegerField(
+    taille = NumberField(
         required=False, min_value=1, max_value=1000, default=100, help_text="1 à 1 000."
     )

@@ -7,18 +7,27 @@ from rest_framework.response import Response
 from .. import changes, queries
 from ..models import Change
 from ..representation import ADSSerializer, ads_data
-from .base import ERRORS, MAX_ID, KeyedView
+from .base import ERRORS, KeyedView, NumberField
+
+UNKNOWN_CURSOR = "Curseur inconnu : renvoyez tel quel un « curseur » donné par l’API, ou 0."
 
 
 class ChangesParams(serializers.Serializer):
-    depuis = serializers.IntegerField(
+    depuis = serializers.RegexField(
+        changes.CURSOR_PATTERN,
         required=False,
-        min_value=0,
-        max_value=MAX_ID,
-        default=0,
-        help_text="La position « curseur » de la réponse précédente (0 : depuis le début).",
+        default=changes.START,
+        error_messages={"invalid": UNKNOWN_CURSOR},
+        help_text="Le « curseur » de la réponse précédente, ou le « curseur_changements » "
+        "de la liste (0 : depuis le début). Un curseur est opaque : à renvoyer tel quel.",
     )
-    taille = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=500)
+    taille = NumberField(required=False, min_value=1, max_value=1000, default=500)
+
+    def validate_depuis(self, value: str) -> int:
+        position = changes.decode_position(value)
+        if position is None:
+            raise serializers.ValidationError(UNKNOWN_CURSOR)
+        return position
 
 
 ChangesPage = inline_serializer(
@@ -27,7 +36,9 @@ ChangesPage = inline_serializer(
         "resultats": inline_serializer(
             "Changement",
             {
-                "position": serializers.IntegerField(),
+                "position": serializers.CharField(
+                    help_text="Curseur opaque de ce changement (reprendre après lui)."
+                ),
                 "ads_id": serializers.IntegerField(),
                 "evenement": serializers.ChoiceField(choices=Change.Kind.values),
                 "ads": ADSSerializer(
@@ -38,7 +49,9 @@ ChangesPage = inline_serializer(
             },
             many=True,
         ),
-        "curseur": serializers.IntegerField(help_text="À passer en « depuis » à l’appel suivant."),
+        "curseur": serializers.CharField(
+            help_text="Opaque : à passer tel quel en « depuis » à l’appel suivant."
+        ),
         "suite": serializers.BooleanField(help_text="D’autres changements suivent déjà."),
     },
 )
@@ -70,7 +83,7 @@ class ChangesView(KeyedView):
         found = {ads.pk: ads for ads in queries.live_ads(caller).filter(pk__in=sorted(last))}
         entries = [
             {
-                "position": row.position,
+                "position": changes.encode_position(row.position),
                 "ads_id": row.ads_id,
                 "evenement": row.kind,
                 "ads": ads_data(found[row.ads_id], caller) if row.ads_id in found else None,
@@ -80,7 +93,11 @@ class ChangesView(KeyedView):
         return Response(
             {
                 "resultats": entries,
-                "curseur": rows[-1].position if rows else params["depuis"],
+                "curseur": (
+                    changes.encode_position(rows[-1].position)
+                    if rows
+                    else self.request.query_params.get("depuis", changes.START)
+                ),
                 "suite": more,
             }
         )

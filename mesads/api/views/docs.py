@@ -5,8 +5,7 @@ Content-Security-Policy: its start-up script is a separate file, not inline code
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from ..keys import PROFILE_GROUPS
-from ..models import Profile
+from .. import profiles
 
 
 class DocumentationPage(TemplateView):
@@ -14,7 +13,8 @@ class DocumentationPage(TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["profiles"] = [(profile, PROFILE_GROUPS[profile.value]) for profile in Profile]
+        context["groups"] = list(profiles.GROUP_LABELS.values())
+        context["profiles"] = profiles.table()
         return context
 
 

@@ -4,7 +4,6 @@ what is done to it (register, correct, renew, remove, attribute an ADS)."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import IntegrityError
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -14,6 +13,7 @@ from reversion.models import Version
 
 from mesads.ads.access import can_write, get_authority_for_user
 from mesads.ads.models import ADS
+from mesads.core.pagination import Paginator
 
 from ..access import get_application_for_user
 from ..forms import ApplicationForm, AttributionForm, ListFilterForm, RemovalForm

@@ -4,7 +4,6 @@ No login; nothing personal: rank, application number, date of registration, stat
 The queries read only those columns (``Application.PUBLIC_FIELDS``).
 """
 
-from django.core.paginator import Paginator
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_GET
 from mesads.ads.access import AUTHORITY_RELATED
 from mesads.ads.models import Authority
 from mesads.core.http import query_string_without
+from mesads.core.pagination import Paginator
 
 from .. import spreadsheets
 from ..forms import PublicSearchForm
