@@ -23,13 +23,14 @@ needs_redis = pytest.mark.skipif(not _redis_up(), reason="needs Redis (TEST_REDI
 
 
 def register_sql(queries) -> list[str]:
-    """The SQL a call ran on the register, from a CaptureQueriesContext: the cache's table
-    (the shared cache without REDIS_URL, whose rate-limit window may be created or found
-    depending on the minute) and savepoints aside."""
+    """The SQL a call ran on the register, from a CaptureQueriesContext: the key's own
+    tables (its row, read at each call; its rate limits and call counters, in the database
+    without REDIS_URL), the cache's table and savepoints aside."""
+    other = ("mesads_cache", "SAVEPOINT", "api_ratelimit", '"api_apikey"')
     return [
         query["sql"]
         for query in queries.captured_queries
-        if "mesads_cache" not in query["sql"] and "SAVEPOINT" not in query["sql"]
+        if not any(name in query["sql"] for name in other)
     ]
 
 
