@@ -29,9 +29,9 @@ from django.db import connection
 
 from mesads.core.cache import CacheUnavailable, ResilientRedisCache
 
-# GCRA in Lua. A call is let through when it leaves the TAT at most `period` ahead of now;
-# the half interval of slack only absorbs the rounding of N intervals adding up to P (the
-# N-th call of a burst passes, the N+1-th cannot: it would be a whole interval over).
+# GCRA in Lua. A call is let through when it leaves the TAT at most `period` ahead of now.
+# A tenth of an interval of slack absorbs the rounding of N intervals adding up to P (the
+# N-th call of a burst passes; the N+1-th, a whole interval over, cannot).
 GCRA_LUA = """
 local function gcra(key, interval, period, apply)
     local clock = redis.call('TIME')
@@ -39,11 +39,11 @@ local function gcra(key, interval, period, apply)
     local tat = tonumber(redis.call('GET', key))
     if not tat or tat < now then tat = now end
     local new = tat + interval
-    if new - now > period + interval / 2 then
+    if new - now > period + interval / 10 then
         return {0, string.format('%.6f', new - period - now)}
     end
     if apply then
-        redis.call('SET', key, string.format('%.6f', new), 'PX', math.ceil((new - now) * 1000))
+        redis.call('SET', key, string.format('%.17g', new), 'PX', math.ceil((new - now) * 1000))
     end
     return {1, '0'}
 end
@@ -115,14 +115,14 @@ def wait_before_next(name: str, limit: int, period: float) -> float:
         return 0.0
     now = time.time()
     over = row[0] + interval - now - period
-    return over if over > interval / 2 else 0.0
+    return over if over > interval / 10 else 0.0
 
 
 # The same rule in one statement: the SET expressions all read the row as it was, locked.
 _NEXT_TAT = (
     "(CASE WHEN api_ratelimit.tat > %(now)s THEN api_ratelimit.tat ELSE %(now)s END + %(interval)s)"
 )
-_ALLOWED = f"({_NEXT_TAT} - %(now)s <= %(period)s + %(interval)s / 2)"
+_ALLOWED = f"({_NEXT_TAT} - %(now)s <= %(period)s + %(interval)s / 10)"
 # Built from the constants above only: every value is a parameter.
 HIT_SQL = f"""
 INSERT INTO api_ratelimit (name, tat, allowed) VALUES (%(name)s, %(first)s, TRUE)
