@@ -19,7 +19,7 @@ LIST = reverse("api:ads_list")
 
 
 class Clock:
-    """This server's clock, as the database's limits read it."""
+    """The clock of this process (``time.time``), as the database's limits read it."""
 
     def __init__(self, now: float) -> None:
         self.now = now
@@ -32,7 +32,7 @@ class Clock:
 def clock(monkeypatch):
     # Two seconds before a minute's boundary.
     fake = Clock(1_800_000_058.0)
-    monkeypatch.setattr(limits, "time", fake)
+    monkeypatch.setattr(time, "time", fake.time)
     return fake
 
 
