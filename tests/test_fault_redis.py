@@ -218,8 +218,16 @@ def test_with_redis_stopped_the_service_keeps_working_then_uses_redis_again(
             assert redis_server.client().keys(f"*limit:api-rate:{prefix}")
 
             # --- Redis frozen: listening, answering nothing -------------------------------
+            # Frozen, Redis keeps what it holds: a session it held (with cached_db) and
+            # that was ended meanwhile would come back from its copy once it answers.
+            third = Visitor()
+            assert third.log_in(a, manager.email) == 302
+            for base in bases:
+                assert third.request(base, page)[0] == 200
+            copied = dict(third.cookies)
             redis_server.freeze()
             try:
+                assert third.log_out(b, page) == 302
                 # The pages no longer read Redis; an API call pays one timeout per server.
                 times = _hundred_api_calls(bases, key)
                 figures["frozen: 1st API call"] = times[0]
@@ -230,8 +238,10 @@ def test_with_redis_stopped_the_service_keeps_working_then_uses_redis_again(
             finally:
                 redis_server.thaw()
             time.sleep(RETRY_AFTER + 0.5)
+            thief.cookies = copied
             for base in bases:
                 assert _api(base, key)[0] == 200
+                assert thief.request(base, page)[0] == 302
 
     print("\n" + "\n".join(f"{name}: {seconds * 1000:.1f} ms" for name, seconds in figures.items()))
     for output in outputs:
