@@ -6,7 +6,8 @@ of the test's own. With Redis stopped, a person still logs in and opens an ADS p
 either server, the API still answers and its rate limit still holds in total (in the
 database), a logout is final; each server warns once. Redis started again (empty), both
 use it again without a restart. Frozen (listening, answering nothing), it costs a request
-at most a timeout."""
+at most a timeout, and a logout made meanwhile stays final once it answers. Failed keys
+sent to both servers lock the address out on both."""
 
 import http.client
 import json
@@ -242,6 +243,14 @@ def test_with_redis_stopped_the_service_keeps_working_then_uses_redis_again(
             for base in bases:
                 assert _api(base, key)[0] == 200
                 assert thief.request(base, page)[0] == 302
+
+            # --- Failed keys from one address, spread over both servers (L10) ----------
+            prefix = key.partition(".")[0]
+            failures = [_api(bases[n % 2], f"{prefix}.faux{n}")[0] for n in range(20)]
+            assert failures == [401] * 20
+            for base in bases:
+                status, body, _ = _api(base, key)
+                assert (status, body["erreur"]) == (429, "trop_de_tentatives")
 
     print("\n" + "\n".join(f"{name}: {seconds * 1000:.1f} ms" for name, seconds in figures.items()))
     for output in outputs:
