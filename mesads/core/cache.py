@@ -85,7 +85,7 @@ class Breaker:
             if not self.failing:
                 return
             self.failing = False
-        logger.warning("Redis cache %s answers again", self.name)
+        logger.info("Redis cache %s answers again", self.name)
 
 
 _breakers: dict[str, Breaker] = {}
