@@ -1,3 +1,4 @@
+import os
 import datetime
 
 import pytest
@@ -185,3 +186,23 @@ def complete_ads(nimes) -> ADS:
     ads.refresh_derived(drivers)
     ads.save()
     return ads
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _diag_leftover_sessions(django_db_setup, django_db_blocker):
+    yield
+    from django.db import connection as conn
+
+    if conn.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, application_name, client_port, state, backend_start, state_change, "
+            "left(query, 200) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        rows = cursor.fetchall()
+    if rows:
+        with open(f"/tmp/leftover-{os.getpid()}.txt", "w") as out:
+            for row in rows:
+                out.write(repr(row) + "\n")
