@@ -1,4 +1,3 @@
-import os
 import datetime
 
 import pytest
@@ -189,20 +188,19 @@ def complete_ads(nimes) -> ADS:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _diag_leftover_sessions(django_db_setup, django_db_blocker):
+def _no_session_left_on_the_test_database(django_db_setup, django_db_blocker):
+    """Before the test database is dropped, end the sessions that threads of the test
+    process still hold on it: the live server answers a browser's keep-alive connection in
+    a daemon thread, which keeps its database connection after the server has stopped.
+    Django would otherwise print « database … is being accessed by other users » and leave
+    the database behind. (Subprocesses — gunicorn, workers — are stopped by their tests.)"""
     yield
-    from django.db import connection as conn
+    from django.db import connection as test_connection
 
-    if conn.vendor != "postgresql":
+    if test_connection.vendor != "postgresql":
         return
-    with django_db_blocker.unblock(), conn.cursor() as cursor:
+    with django_db_blocker.unblock(), test_connection.cursor() as cursor:
         cursor.execute(
-            "SELECT pid, application_name, client_port, state, backend_start, state_change, "
-            "left(query, 200) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid()"
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
-        rows = cursor.fetchall()
-    if rows:
-        with open(f"/tmp/leftover-{os.getpid()}.txt", "w") as out:
-            for row in rows:
-                out.write(repr(row) + "\n")
