@@ -4,7 +4,9 @@ left. These tests start the real command as a subprocess against the test databa
 
 import datetime
 import io
+import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -13,6 +15,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -92,6 +95,28 @@ def test_the_worker_runs_an_import_and_an_e_mail(settings, tmp_path, nimes, staf
     [mail] = list(mail_dir.iterdir())
     assert "gestionnaire@mairie.example" in mail.read_text()
     assert not ADS.objects.filter(number="W-1").exists()  # a check writes nothing
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_sent_reset_link_does_not_stay_in_the_tasks_table(client, settings, tmp_path, manager):
+    """The reset e-mail's body holds a link that opens the account for 72 hours: once the
+    worker has sent it, the stored task keeps the recipient and the subject only."""
+    settings.TASKS = DATABASE_BACKEND
+    mail_dir = tmp_path / "mails"
+    mail_dir.mkdir()
+    client.post(reverse("password_reset"), {"email": manager.email})
+    [queued] = DBTaskResult.objects.all()
+    link = re.search(r"/compte/\S+/", queued.args_kwargs["args"][2]).group(0)
+
+    assert run_worker(_worker_env(Path(settings.MEDIA_ROOT), mail_dir)).returncode == 0
+
+    [mail] = list(mail_dir.iterdir())
+    assert link in mail.read_text()  # the person got the link
+    stored = DBTaskResult.objects.get(pk=queued.pk)
+    assert stored.status == "SUCCESSFUL"
+    assert stored.args_kwargs["args"][:2] == queued.args_kwargs["args"][:2]
+    assert link not in json.dumps(stored.args_kwargs)
 
 
 @needs_postgresql

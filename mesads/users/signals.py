@@ -10,6 +10,8 @@ from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest
+from django_tasks.signals import task_finished
+from django_tasks_db.models import DBTaskResult
 
 from .middleware import client_ip, start_session_clock
 from .models import LoginEvent, User
@@ -86,3 +88,29 @@ def record_failed_proconnect_login(request: HttpRequest) -> None:
     state, a token that does not verify): audited, but not counted by the lockout, which
     counts attempts against an address."""
     _record(LoginEvent.Kind.FAILED, request, None, "", LoginEvent.Method.PROCONNECT)
+
+
+# The stored arguments of an e-mail task (django-tasks-db keeps them in its table).
+SEND_EMAIL_TASK = "mesads.users.notifications.send_email"
+BODY_FORGOTTEN = "[corps effacé une fois la tâche terminée]"
+
+
+@receiver(task_finished, dispatch_uid="mesads_forget_email_bodies")
+def forget_the_body_of_a_finished_email(sender, task_result, **kwargs) -> None:
+    """An e-mail's body may hold a secret: a password-reset link works for 72 hours. Once
+    its task is over (sent; or failed, its next attempt queued as a task of its own; or
+    given up), the stored task keeps the recipient and subject, not the body: a reader of
+    the tasks table (admin, a database dump) finds no working link."""
+    stored = (
+        DBTaskResult.objects.filter(pk=task_result.id, task_path=SEND_EMAIL_TASK)
+        .only("args_kwargs")
+        .first()
+    )
+    if stored is None:  # another task, or a backend that stores nothing
+        return
+    arguments = stored.args_kwargs
+    if len(arguments.get("args", [])) > 2:
+        arguments["args"][2] = BODY_FORGOTTEN
+    if "body" in arguments.get("kwargs", {}):
+        arguments["kwargs"]["body"] = BODY_FORGOTTEN
+    DBTaskResult.objects.filter(pk=stored.pk).update(args_kwargs=arguments)
