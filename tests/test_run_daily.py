@@ -7,6 +7,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from mesads.ads.models import ADS
 from mesads.core import daily
@@ -102,3 +103,37 @@ def test_run_twice_the_same_day_nothing_is_sent_twice(
             "gestionnaire@nimes.fr",  # the renewal reminder
         ]
     assert DailySnapshot.objects.filter(date=DAY, departement=None).count() == 1
+
+
+@pytest.mark.django_db
+def test_finished_tasks_are_kept_a_month_then_pruned():
+    from django_tasks_db.models import DBTaskResult
+
+    from mesads.users.notifications import send_email
+
+    midnight = timezone.make_aware(datetime.datetime.combine(DAY, datetime.time()))
+
+    def finished(days_before: int, status: str = "SUCCESSFUL") -> DBTaskResult:
+        return DBTaskResult.objects.create(
+            task_path="mesads.users.notifications.send_email",
+            args_kwargs={"args": ["a@b.fr", "Objet", "Corps"], "kwargs": {}},
+            queue_name="emails",
+            backend_name="default",
+            status=status,
+            finished_at=midnight - datetime.timedelta(days=days_before),
+        )
+
+    old, old_failed, recent = finished(31), finished(45, "FAILED"), finished(29)
+    waiting = DBTaskResult.objects.create(
+        task_path=send_email.module_path,
+        args_kwargs={"args": [], "kwargs": {}},
+        queue_name="emails",
+        backend_name="default",
+        status="READY",
+    )
+
+    out, _ = run_daily("--date", DAY.isoformat())
+
+    assert "mesads.core.daily.prune_finished_tasks: 2 tâche(s) terminée(s)" in out
+    assert set(DBTaskResult.objects.values_list("pk", flat=True)) == {recent.pk, waiting.pk}
+    assert not DBTaskResult.objects.filter(pk__in=[old.pk, old_failed.pk]).exists()

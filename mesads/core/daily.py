@@ -24,7 +24,12 @@ STEPS: list[str] = [
     "mesads.opendata.publication.daily_step",
     "mesads.waitinglists.daily.send_renewal_reminders",
     "mesads.exchange.tasks.discard_refused_files",
+    "mesads.core.daily.prune_finished_tasks",
 ]
+
+# Finished background tasks (sent e-mails, checked imports…) are kept this many days for
+# national staff to look into (admin), then deleted: the table would otherwise only grow.
+FINISHED_TASKS_KEPT_DAYS = 30
 
 
 def clear_expired_sessions(today: datetime.date) -> str:
@@ -34,6 +39,19 @@ def clear_expired_sessions(today: datetime.date) -> str:
 
     deleted, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
     return f"{deleted} session(s) expirée(s) supprimée(s)"
+
+
+def prune_finished_tasks(today: datetime.date) -> str:
+    """Background tasks finished more than FINISHED_TASKS_KEPT_DAYS before ``today``
+    removed (what ``prune_db_task_results`` does, as a step of the day)."""
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    midnight = timezone.make_aware(datetime.datetime.combine(today, datetime.time()))
+    limit = midnight - datetime.timedelta(days=FINISHED_TASKS_KEPT_DAYS)
+    deleted, _ = DBTaskResult.objects.filter(finished_at__lt=limit).delete()
+    days = FINISHED_TASKS_KEPT_DAYS
+    return f"{deleted} tâche(s) terminée(s) depuis plus de {days} jours supprimée(s)"
 
 
 def steps() -> list[tuple[str, Callable[[datetime.date], str]]]:
