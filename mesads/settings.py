@@ -80,6 +80,8 @@ INSTALLED_APPS = [
     # Its AbstractAPIKey (hashed keys); our own key model is mesads.api.models.APIKey.
     "rest_framework_api_key",
     "mesads.api",
+    # The top of the house: the demo register of `make run` (load_demo).
+    "mesads.demo",
 ]
 
 MIDDLEWARE = [
