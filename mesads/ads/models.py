@@ -33,9 +33,9 @@ from django.utils import timezone
 from mesads.core.text import search_key
 from mesads.core.validators import formulas_refused
 from mesads.geo.models import EPCI, Airport, Commune, Departement
+from mesads.users.scope import scope_for
 
 from . import validators
-from .scope import scope_for
 
 # ADS created on or after this date are personal, free, and valid five years (L3121-1-2).
 NEW_REGIME_START = datetime.date(2014, 10, 1)
@@ -183,7 +183,7 @@ class AuthorityQuerySet(models.QuerySet):
 
         Managers: the authorities they were granted, and those that delegated to them.
         Prefecture agents and inspectors: every authority of their départements.
-        The rules live in ``mesads.ads.scope``.
+        The rules live in ``mesads.users.scope``.
         """
         return _restrict(self, scope_for(user).readable_q())
 

@@ -30,7 +30,7 @@ from django.db import connection
 from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 
-from mesads.users.models import AuthorityAccess, InspectorGrant, PrefectureMembership, User
+from .models import AuthorityAccess, InspectorGrant, PrefectureMembership, User
 
 _ACCESS, _AGENT, _INSPECTOR = "access", "agent", "inspector"
 _CACHE = "_mesads_scope"
