@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "mesads.core",
     "mesads.users",
     "mesads.geo",
+    "mesads.authorities",
     "mesads.ads",
     "mesads.exchange",
     "mesads.lifecycle",

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from mesads.ads.models import Authority
+from mesads.authorities.models import Authority
 from mesads.geo.models import Airport
 from mesads.users.models import AuthorityAccess, PrefectureMembership, User
 

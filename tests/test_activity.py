@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from reversion.models import Revision
 
-from mesads.ads.models import ADS, Authority, RegisterChange
+from mesads.ads.models import ADS, RegisterChange
+from mesads.authorities.models import Authority
 from mesads.deployment.activity import month_starts
 from mesads.exchange.models import ImportJob
 from mesads.geo.models import Commune, Departement

@@ -15,7 +15,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from mesads.ads.models import ADS, Authority, Driver
+from mesads.ads.models import ADS, Driver
+from mesads.authorities.models import Authority
 from mesads.users.models import AuthorityAccess, User
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,8 @@ import pytest
 import reversion
 from django.urls import reverse
 
-from mesads.ads.models import ADS, ADSDocument, Authority, AuthorityDecree, Driver
+from mesads.ads.models import ADS, ADSDocument, AuthorityDecree, Driver
+from mesads.authorities.models import Authority
 from mesads.geo.models import Airport, Commune
 
 pytestmark = pytest.mark.django_db

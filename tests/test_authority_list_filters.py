@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from mesads.ads.models import Authority
+from mesads.authorities.models import Authority
 
 from .conftest import _commune_authority
 from .test_ads_queries import AUTHORITY_LIST_QUERIES, fill_register

@@ -3,12 +3,12 @@
 import importlib
 
 import pytest
-from django.apps import apps as django_apps
 from django.core.management import call_command
+from django.db.migrations.loader import MigrationLoader
 from django.urls import reverse
 
 from mesads.ads.authorities import ensure_authorities
-from mesads.ads.models import Authority
+from mesads.authorities.models import Authority
 from mesads.core.text import search_key
 from mesads.users.models import User
 
@@ -86,7 +86,9 @@ def test_the_next_geography_load_and_the_migration_refill_empty_search_names(loa
     assert Authority.objects.search("nimes").count() == 1
 
     Authority.objects.update(search_name="")
-    migration = importlib.import_module("mesads.ads.migrations.0007_authority_search_name_refill")
-    migration.refill_search_names(django_apps, None)
+    name = "0007_authority_search_name_refill"
+    migration = importlib.import_module(f"mesads.ads.migrations.{name}")
+    # The models as that migration sees them (Authority was then the register's).
+    migration.refill_search_names(MigrationLoader(None).project_state(("ads", name)).apps, None)
     assert Authority.objects.search("alès").count() == 1
     assert not Authority.objects.filter(search_name="").exists()

@@ -15,7 +15,8 @@ from django.utils import timezone
 from reversion.models import Version
 
 from mesads.ads.certification import certify
-from mesads.ads.models import ADS, Authority, Driver, RegisterChange
+from mesads.ads.models import ADS, Driver, RegisterChange
+from mesads.authorities.models import Authority
 from mesads.users.models import AuthorityAccess, PrefectureMembership
 from tests.test_ads_edit import declare, edit, form_fields, messages_of
 

@@ -15,7 +15,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from mesads.ads.models import ADS, Authority
+from mesads.ads.models import ADS
+from mesads.authorities.models import Authority
 from mesads.geo.models import Commune, Departement
 from mesads.users.models import AuthorityAccess, PrefectureMembership, User
 from tests.browser import CHROMIUM

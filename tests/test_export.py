@@ -20,7 +20,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from mesads.ads.models import ADS, Authority, Driver
+from mesads.ads.models import ADS, Driver
+from mesads.authorities.models import Authority
 from mesads.exchange import xlsx
 from mesads.exchange.columns import escape_formula, headers, unescape_formula
 

@@ -25,7 +25,8 @@ from reversion.models import Revision, Version
 from mesads import urls as project_urls
 from mesads.ads.forms import ADSForm, DriverForm
 from mesads.ads.history import ads_timeline
-from mesads.ads.models import ADS, Authority, Driver, RegisterChange
+from mesads.ads.models import ADS, Driver, RegisterChange
+from mesads.authorities.models import Authority
 from mesads.exchange import export
 from mesads.exchange.admin import ADSResource, RegisterFormat
 from mesads.exchange.columns import ADS_COLUMNS, DRIVER_COLUMNS, driver_header

@@ -18,8 +18,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from mesads.ads.models import ADS, Authority, RegisterChange, natural_sort_key
+from mesads.ads.models import ADS, RegisterChange, natural_sort_key
 from mesads.ads.services import record_change
+from mesads.authorities.models import Authority
 from mesads.geo.models import Commune
 
 pytestmark = pytest.mark.django_db

@@ -21,8 +21,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from mesads.ads.models import ADS, Authority, Driver
+from mesads.ads.models import ADS, Driver
 from mesads.api.representation import insee_code
+from mesads.authorities.models import Authority
 from mesads.core import daily
 from mesads.geo.models import Commune
 from mesads.opendata import datasets, publication

@@ -18,8 +18,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mesads.ads.certification import certify
-from mesads.ads.models import ADS, Authority, AuthorityDecree
+from mesads.ads.models import ADS, AuthorityDecree
 from mesads.ads.services import record_change
+from mesads.authorities.models import Authority
 from mesads.geo.models import Commune
 from mesads.users.models import AuthorityAccess, PrefectureMembership, User
 from tests.test_ads_edit import declare, edit, messages_of

@@ -18,7 +18,8 @@ from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from mesads.ads.filters import ADSFilterForm
-from mesads.ads.models import ADS, Authority, AuthorityQuerySet, renewal_overdue_q
+from mesads.ads.models import ADS, renewal_overdue_q
+from mesads.authorities.models import Authority, AuthorityQuerySet
 from tests.test_ads_queries import fill_register
 
 pytestmark = pytest.mark.django_db

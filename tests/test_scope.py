@@ -10,7 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from mesads.ads.models import ADS, Authority
+from mesads.ads.models import ADS
+from mesads.authorities.models import Authority
 from mesads.users import access_requests as service
 from mesads.users.models import AuthorityAccess, InspectorGrant, PrefectureMembership, User
 from mesads.users.scope import forget_scope, load_user, scope_for

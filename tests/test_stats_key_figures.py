@@ -16,7 +16,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from mesads.ads.models import ADS, Authority, AuthorityDecree
+from mesads.ads.models import ADS, AuthorityDecree
+from mesads.authorities.models import Authority
 from mesads.geo.models import EPCI, Commune, Departement
 from mesads.stats.figures import Counts, live_counts, monthly_ads
 

@@ -13,7 +13,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from mesads.ads.models import ADS, Authority, Driver
+from mesads.ads.models import ADS, Driver
+from mesads.authorities.models import Authority
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,10 @@ register) is a 403 with the reason.
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
+from mesads.authorities.models import Authority
 from mesads.users.scope import scope_for
 
-from .models import ADS, ADSDocument, Authority, AuthorityDecree
+from .models import ADS, ADSDocument, AuthorityDecree
 
 AUTHORITY_RELATED = (
     "commune",

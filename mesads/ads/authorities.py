@@ -8,10 +8,9 @@ from collections.abc import Callable
 
 from django.db import transaction
 
+from mesads.authorities.models import Authority
 from mesads.core.text import search_key
 from mesads.geo.models import EPCI, Airport, Commune, Departement
-
-from .models import Authority
 
 BATCH = 2000
 

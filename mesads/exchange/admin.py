@@ -33,7 +33,8 @@ from import_export.admin import ImportMixin
 from import_export.formats.base_formats import Format
 from import_export.forms import ImportForm
 
-from mesads.ads.models import ADS, Authority, Driver
+from mesads.ads.models import ADS, Driver
+from mesads.authorities.models import Authority
 from mesads.geo.models import Commune
 
 from . import parsing, tasks

@@ -20,7 +20,7 @@ from django.db.models import Case, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
-from mesads.ads.models import Authority
+from mesads.authorities.models import Authority
 from mesads.core.text import search_key
 from mesads.users.scope import forget_scope, scope_for
 

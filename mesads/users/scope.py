@@ -30,6 +30,8 @@ from django.db import connection
 from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 
+from mesads.authorities.models import answer_from_above
+
 from .models import AuthorityAccess, InspectorGrant, PrefectureMembership, User
 
 _ACCESS, _AGENT, _INSPECTOR = "access", "agent", "inspector"
@@ -274,6 +276,16 @@ def _access_changed(sender: Any, **kwargs: Any) -> None:
 
 
 # The user too: the scope holds whether they are active and national staff.
-for _model in (AuthorityAccess, PrefectureMembership, InspectorGrant, "ads.Authority", User):
+for _model in (
+    AuthorityAccess,
+    PrefectureMembership,
+    InspectorGrant,
+    "authorities.Authority",
+    User,
+):
     post_save.connect(_access_changed, sender=_model, dispatch_uid=f"scope-{_model}-save")
     post_delete.connect(_access_changed, sender=_model, dispatch_uid=f"scope-{_model}-delete")
+
+
+# The authorities' queries (``Authority.objects.readable_by``…) filter on this scope.
+answer_from_above(scope_for=scope_for)

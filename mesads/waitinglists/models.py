@@ -25,7 +25,8 @@ from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from mesads.ads import validators
-from mesads.ads.models import ADS, Authority, _restrict, add_years, natural_sort_key
+from mesads.ads.models import ADS, add_years, natural_sort_key
+from mesads.authorities.models import Authority, _restrict
 from mesads.core.validators import formulas_refused
 from mesads.geo.models import Departement
 from mesads.users.scope import scope_for

@@ -5,19 +5,13 @@ Rules from the transport code (articles L3121-1 to L3121-5, as amended by the la
 constraint, and in ``clean()`` so that forms show a French message on the right field.
 
 One module per subject; every name is imported from here (``mesads.ads.models``):
-``rules`` (dates and conditions), ``authority``, ``ads``, ``driver``, ``documents``,
-``history``.
+``rules`` (dates and conditions), ``ads``, ``driver``, ``documents``, ``history`` and
+``counts`` (each authority's ADS). ``Authority`` is the authorities app's
+(``mesads.authorities``).
 """
 
 from .ads import ADS, ADSQuerySet
-from .authority import (
-    _CODE_LIKE,
-    Authority,
-    AuthorityQuerySet,
-    _restrict,
-    declaration_state,
-    live_ads_count,
-)
+from .counts import declaration_state, live_ads_count
 from .documents import ADSDocument, AuthorityDecree, UploadedFile, ads_document_path, decree_path
 from .driver import Driver
 from .history import RegisterChange
@@ -42,16 +36,12 @@ __all__ = [
     "ATTESTATION_VALIDITY",
     "NEW_REGIME_START",
     "RENEWAL_YEARS",
-    "_CODE_LIKE",
     "ADSDocument",
     "ADSQuerySet",
-    "Authority",
     "AuthorityDecree",
-    "AuthorityQuerySet",
     "Driver",
     "RegisterChange",
     "UploadedFile",
-    "_restrict",
     "add_years",
     "ads_document_path",
     "attestation_due_q",

@@ -17,12 +17,12 @@ from django.db.models import (
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from mesads.authorities.models import Authority, _restrict
 from mesads.core.validators import formulas_refused
 from mesads.geo.models import Commune
 from mesads.users.scope import scope_for
 
 from .. import validators
-from .authority import Authority, _restrict
 from .driver import Driver
 from .rules import (
     ATTESTATION_VALIDITY,

@@ -7,8 +7,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from mesads.authorities.models import Authority
+
 from .ads import ADS
-from .authority import Authority
 
 
 def ads_document_path(instance: "ADSDocument", filename: str) -> str:

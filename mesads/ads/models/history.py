@@ -3,10 +3,10 @@
 from django.db import models
 from django.utils import timezone
 
+from mesads.authorities.models import Authority
 from mesads.geo.models import Departement
 
 from .ads import ADS
-from .authority import Authority
 
 
 class RegisterChange(models.Model):

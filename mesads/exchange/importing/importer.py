@@ -17,8 +17,9 @@ from mesads.ads.forms import ADS_NUMBER_TAKEN
 # reversion's own record of each model's serialized fields (ADSDocument leaves out its
 # file): the versions written here must be exactly those it would write.
 from mesads.ads.history import bulk_versions
-from mesads.ads.models import ADS, ADSDocument, Authority, Driver, RegisterChange
+from mesads.ads.models import ADS, ADSDocument, Driver, RegisterChange
 from mesads.ads.services import NOT_SUBSTANTIVE
+from mesads.authorities.models import Authority
 
 from .. import parsing
 from .fields import (

@@ -5,7 +5,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from mesads.ads.models import Authority
+from mesads.authorities.models import Authority
 from mesads.geo.models import Commune
 
 from .. import parsing

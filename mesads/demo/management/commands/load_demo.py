@@ -12,8 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from mesads.ads.forms import ADSForm, DriverFormSet
-from mesads.ads.models import ADS, Authority
+from mesads.ads.models import ADS
 from mesads.ads.services import save_ads
+from mesads.authorities.models import Authority
 from mesads.geo.models import Departement
 from mesads.users.models import AuthorityAccess, InspectorGrant, PrefectureMembership, User
 

@@ -1,32 +1,34 @@
-"""The issuing authorities ("gestionnaires d'ADS") and what is asked of them as a list:
-search, the user's scope, their declaration to the register, their ADS counts."""
+"""The issuing authorities ("gestionnaires d'ADS"): who keeps a register, a commune, an
+EPCI, a prefecture or an airport, and to whom it delegates.
+
+Below the accounts and the register in the house (``pyproject.toml``'s import contract):
+the questions about authorities that those layers answer (the user's scope, the counts of
+the register's ADS) are handed over by them as their apps load (``answer_from_above``).
+"""
 
 import datetime
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import (
-    Case,
-    Count,
-    Exists,
-    F,
-    FilteredRelation,
-    Func,
-    OuterRef,
-    Q,
-    Subquery,
-    Value,
-    When,
-)
-from django.utils import timezone
+from django.db.models import Q
 
 from mesads.core.text import search_key
 from mesads.geo.models import EPCI, Airport, Commune, Departement
-from mesads.users.scope import scope_for
 
-from .rules import renewal_overdue_q
+# What the layers above answer about authorities, by name:
+# - "scope_for": user → the user's scope (``mesads.users.scope``, the accounts app);
+# - "declared", "by_ads_count", "with_ads_counts": the register's counts of each
+#   authority's ADS (``mesads.ads.models.counts``).
+_ABOVE: dict[str, Callable[..., Any]] = {}
+
+
+def answer_from_above(**answers: Callable[..., Any]) -> None:
+    """Called by the accounts app and the register as they load (see ``_ABOVE``)."""
+    _ABOVE.update(answers)
+
 
 # An INSEE code (2A004), a SIREN (200054781) or a département code (2B, 971).
 _CODE_LIKE = re.compile(r"^[0-9][0-9ABab][0-9]{0,7}$")
@@ -80,86 +82,35 @@ class AuthorityQuerySet(models.QuerySet):
         Prefecture agents and inspectors: every authority of their départements.
         The rules live in ``mesads.users.scope``.
         """
-        return _restrict(self, scope_for(user).readable_q())
+        return _restrict(self, _ABOVE["scope_for"](user).readable_q())
 
     def writable_by(self, user) -> "AuthorityQuerySet":
         """The authorities whose register the user may change (locks aside)."""
-        return _restrict(self, scope_for(user).writable_q())
+        return _restrict(self, _ABOVE["scope_for"](user).writable_q())
 
     def supervised_by(self, user) -> "AuthorityQuerySet":
         """The authorities of the départements whose prefecture staff the user belongs to."""
-        return _restrict(self, scope_for(user).supervised_q())
+        return _restrict(self, _ABOVE["scope_for"](user).supervised_q())
 
     # The historical name: what a user may see.
     for_user = readable_by
 
     def declared(self, state: str) -> "AuthorityQuerySet":
         """The authorities in one ``Authority.Declaration`` state (an index look-up each,
-        not a count)."""
-        from .ads import ADS  # below: the ADS model refers to this one
-
-        has_ads = Exists(ADS.objects.filter(authority=OuterRef("pk"), deleted_at__isnull=True))
-        return {
-            Authority.Declaration.HAS_ADS: lambda: self.filter(has_ads),
-            Authority.Declaration.NO_ADS: lambda: self.filter(declares_no_ads=True),
-            Authority.Declaration.DELEGATES: lambda: self.filter(delegated_to__isnull=False),
-            Authority.Declaration.NOTHING: lambda: self.filter(
-                ~has_ads, declares_no_ads=False, delegated_to__isnull=True
-            ),
-        }[state]()
+        not a count): the register's answer."""
+        return _ABOVE["declared"](self, state)
 
     def by_ads_count(self) -> "AuthorityQuerySet":
-        """Most ADS first (then by name): a count per authority from the ADS index."""
-        # alias(), not annotate(): the paginator's COUNT(*) then leaves the subquery out.
-        return self.alias(live_ads=live_ads_count()).order_by("-live_ads", "name", "pk")
+        """Most ADS first (then by name): the register's answer."""
+        return _ABOVE["by_ads_count"](self)
 
     # The annotations of with_ads_counts().
     COUNTS = ("ads_total", "ads_in_use", "ads_vacant", "ads_incomplete", "ads_renewal_overdue")
 
     def with_ads_counts(self, today: datetime.date | None = None) -> "AuthorityQuerySet":
-        today = today or timezone.localdate()
-        # The live ADS joined as such (deleted_at IS NULL in the join's condition), so
-        # that PostgreSQL counts them from ads_live_authority_counts_idx alone.
-        return self.alias(
-            counted_ads=FilteredRelation("ads", condition=Q(ads__deleted_at__isnull=True))
-        ).annotate(
-            ads_total=Count("counted_ads"),
-            ads_in_use=Count("counted_ads", filter=Q(counted_ads__in_use=True)),
-            ads_vacant=Count("counted_ads", filter=Q(counted_ads__in_use=False)),
-            ads_incomplete=Count("counted_ads", filter=Q(counted_ads__is_complete=False)),
-            ads_renewal_overdue=Count(
-                "counted_ads", filter=renewal_overdue_q(today, "counted_ads__")
-            ),
-        )
-
-
-def live_ads_count() -> Subquery:
-    """The number of live ADS of the authority of the row, from the ADS index."""
-    # COUNT as a plain function, not an aggregate: no GROUP BY in the subquery, which then
-    # always answers one row (0 when there is none) without a Coalesce around it. Sorting
-    # the 36,000 authorities by it: 75 → 51 ms at 60,000 ADS.
-    from .ads import ADS  # below: the ADS model refers to this one
-
-    live = (
-        ADS.objects.filter(authority=OuterRef("pk"), deleted_at__isnull=True)
-        .order_by()
-        .annotate(n=Func(F("pk"), function="COUNT"))
-        .values("n")
-    )
-    return Subquery(live, output_field=models.IntegerField())
-
-
-def declaration_state(ads_count: str) -> Case:
-    """The row's ``Authority.Declaration`` state, given the name of its annotation that
-    counts its live ADS: ADS first (an authority that delegates but still holds ADS has
-    declared them), then « aucune », then a delegation."""
-    return Case(
-        When(**{f"{ads_count}__gt": 0}, then=Value(Authority.Declaration.HAS_ADS)),
-        When(declares_no_ads=True, then=Value(Authority.Declaration.NO_ADS)),
-        When(delegated_to__isnull=False, then=Value(Authority.Declaration.DELEGATES)),
-        default=Value(Authority.Declaration.NOTHING),
-        output_field=models.CharField(),
-    )
+        """Each authority with the counts of its live ADS (``COUNTS``): the register's
+        answer."""
+        return _ABOVE["with_ads_counts"](self, today)
 
 
 class Authority(models.Model):
@@ -238,6 +189,8 @@ class Authority(models.Model):
     objects = AuthorityQuerySet.as_manager()
 
     class Meta:
+        # The table of the app that first held it (mesads.ads): moved without a copy.
+        db_table = "ads_authority"
         verbose_name = "gestionnaire d’ADS"
         verbose_name_plural = "gestionnaires d’ADS"
         ordering = ["name"]
