@@ -7,8 +7,8 @@ from django.core.management import call_command
 from django.db.migrations.loader import MigrationLoader
 from django.urls import reverse
 
-from mesads.ads.authorities import ensure_authorities
 from mesads.authorities.models import Authority
+from mesads.authorities.territories import ensure_authorities
 from mesads.core.text import search_key
 from mesads.users.models import User
 

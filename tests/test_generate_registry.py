@@ -10,10 +10,10 @@ from django.core.management import CommandError, call_command
 from reversion.models import Revision, Version
 
 from mesads.ads import validators
-from mesads.ads.authorities import ensure_authorities
 from mesads.ads.generation import HISTORY_COMMENT, generate_registry
 from mesads.ads.models import ADS, Driver
 from mesads.authorities.models import Authority
+from mesads.authorities.territories import ensure_authorities
 from mesads.geo.models import EPCI, Commune, Departement
 
 # (INSEE code, name, département, population): enough to see Paris, big and small towns.

@@ -31,10 +31,10 @@ from faker import Faker
 from reversion.models import Revision, Version
 
 from mesads.authorities.models import Authority
+from mesads.authorities.territories import ensure_authorities
 from mesads.geo.models import EPCI, Commune
 
 from . import validators
-from .authorities import ensure_authorities
 from .history import bulk_versions
 from .models import ADS, NEW_REGIME_START, RENEWAL_YEARS, Driver, RegisterChange, add_years
 

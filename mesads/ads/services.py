@@ -10,11 +10,11 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from mesads.authorities.territories import ensure_authorities
 from mesads.core.text import de
 from mesads.users.models import PrefectureMembership, User
 from mesads.users.notifications import notify
 
-from .authorities import ensure_authorities
 from .forms import ADSForm, BaseDriverFormSet
 from .history import ChangesSince, changes_since
 from .models import ADS, Driver, RegisterChange
