@@ -166,7 +166,7 @@ class Scope:
 # commune), accepted prefecture memberships and inspector grants, as rows of (kind,
 # département, authority, via prefecture, delegating commune, its département). Written
 # as SQL: built with the ORM, this union of three querysets cost more CPU to compile on
-# every request (1.2–1.9 ms) than PostgreSQL spent running it (tests/test_scope.py runs it
+# every request (1.2–1.9 ms) than PostgreSQL spent running it (tests/users/test_scope.py runs it
 # for every role on both databases). National staff write everywhere: their accesses are
 # not read.
 _ACCESSES_SQL = """

@@ -20,7 +20,7 @@ with one ``RegisterChange`` per ADS for the prefectures' feeds.
 Validation uses model instances, as the forms do, but not ``validate_constraints()``:
 Django checks each CHECK constraint with a query, ten per row, which would take minutes
 for the national file. Every constraint of ``ADS`` and ``Driver`` is also a rule of their
-``clean()`` (the project's convention, see ``tests/test_import.py``), and the database
+``clean()`` (the project's convention, see ``tests/exchange/test_import.py``), and the database
 still enforces them when writing: an import that slipped past would roll back whole.
 
 One module per step, every name imported from here (``mesads.exchange.importing``):
