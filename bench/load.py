@@ -50,7 +50,8 @@ PRODUCTION_ENV = {
     "DATABASE_URL": os.environ.get(
         "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mesads_bench"
     ),
-    # Production's shared cache (sessions, the API's counters), under this run's prefix.
+    # Production's shared cache (the API's limits and counters, the key figures), under
+    # this run's prefix.
     "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
     "CACHE_KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", f"bench-load-{uuid.uuid4().hex[:8]}"),
 }

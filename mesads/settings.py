@@ -196,11 +196,23 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # One cache shared by every app server: the re-use API's rate limits and call counters
 # (mesads.api.keys) must hold in total, whichever server answers. Redis when REDIS_URL is
 # set (production); otherwise a table of the database, created by migration api 0002, so
-# that a fresh `make run` or `make test` needs nothing more.
+# that a fresh `make run` or `make test` needs nothing more. Redis is never needed to
+# serve: when it fails, mesads.core.cache answers as an empty cache after at most
+# REDIS_TIMEOUT seconds, leaves it alone REDIS_RETRY_AFTER seconds, and uses it again as
+# soon as it answers; the rate limits go to the database meanwhile (mesads.api.limits).
 REDIS_URL = env.str("REDIS_URL", default="")
+REDIS_TIMEOUT = env.float("REDIS_TIMEOUT", default=0.5)
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {
+            "BACKEND": "mesads.core.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT,
+                "socket_timeout": REDIS_TIMEOUT,
+                "RETRY_AFTER": env.float("REDIS_RETRY_AFTER", default=5.0),
+            },
+        }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "mesads_cache"}
     )
@@ -395,10 +407,12 @@ SESSION_ABSOLUTE_TIMEOUT = env.int("SESSION_ABSOLUTE_TIMEOUT", default=12 * 60 *
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-# Sessions are kept in the database and read through the shared cache: with Redis
-# (production) a page reads its session without a query; every server sees the same
-# sessions, and a Redis restart only sends the next reads to the database.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions live in the database alone (one query by primary key per page), not in the
+# shared cache: a session deleted or changed while Redis is unreachable (a logout, an
+# expiry, a deactivated account) could otherwise come back from Redis's stale copy once it
+# answers again, on whichever server reads it first; no expiry short enough to bound that
+# would still save queries. The database serves them whether Redis is up or not.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # The CSRF cookie keeps Django's default (readable by scripts): no script of ours or of
 # the design system reads it, and hiding it would protect nothing, since the token is
 # also in every form (see Django's CSRF_COOKIE_HTTPONLY documentation).

@@ -186,3 +186,22 @@ def complete_ads(nimes) -> ADS:
     ads.refresh_derived(drivers)
     ads.save()
     return ads
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_session_left_on_the_test_database(django_db_setup, django_db_blocker):
+    """Before the test database is dropped, end the sessions that threads of the test
+    process still hold on it: the live server answers a browser's keep-alive connection in
+    a daemon thread, which keeps its database connection after the server has stopped.
+    Django would otherwise print « database … is being accessed by other users » and leave
+    the database behind. (Subprocesses — gunicorn, workers — are stopped by their tests.)"""
+    yield
+    from django.db import connection as test_connection
+
+    if test_connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), test_connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )

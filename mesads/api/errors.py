@@ -6,10 +6,21 @@ from django.http import Http404
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
+
+class TooManyFailures(exceptions.Throttled):
+    """429: this client failed too many key authentications (``mesads.api.keys``)."""
+
+
+# The first kind an exception is an instance of gives its code: subclasses first.
 MESSAGES = {
     exceptions.NotFound: (
         "introuvable",
         "Aucun objet à cette adresse, ou hors du périmètre de la clé.",
+    ),
+    TooManyFailures: (
+        "trop_de_tentatives",
+        "Trop de tentatives avec une clé d’API inconnue depuis votre adresse : "
+        "réessayez dans {wait} s.",
     ),
     exceptions.Throttled: (
         "trop_d_appels",

@@ -3,33 +3,41 @@
 - A key (``Authorization: Api-Key <key>``, or ``X-Api-Key: <key>``) names one re-user
   organisation (``APIKey``). No key or a key we do not know: 401; a revoked or expired
   key: 403. The body is JSON, in French (``mesads.api.errors``).
-- Each key has a limit of calls per minute, counted in the cache every app server shares
-  (Redis in production: ``settings.CACHES``), so that it holds in total. Beyond it: 429
-  with ``Retry-After``.
-- Every call is counted per key and day in the same cache; each key's count is written
+- Every call reads its key from the database by its prefix (one query on a unique index,
+  with its départements): a revocation, an expiry, a change of scope holds from the next
+  call, however it was made (the admin, a bulk ``update()``, SQL). Nothing about a key is
+  cached, so there is nothing to forget (OPERATIONS.md, L11).
+- An unknown prefix costs what a known one does (the same query, a hash compared with a
+  dummy one), and each client address (``client_ip``) may fail only
+  FAILED_AUTH_LIMIT times per FAILED_AUTH_PERIOD seconds: beyond, its calls get 429 before
+  any key is looked at (L10). The count is shared by every server (``limits``).
+- Each key has a limit of calls per minute, shared by every server (``limits``: a token
+  bucket, in Redis or, when Redis fails, in the database). Beyond it: 429 with
+  ``Retry-After``.
+- Every call is counted per key and day in the shared cache; each key's count is written
   to the database (``APIKeyUsage``, ``APIKey.last_used_at``) at most once a minute by the
   request that finds it due, and by the daily step ``flush_usage`` — never a write per
-  request.
+  request while Redis answers. While it does not, each call is written to the database.
 """
 
 import datetime
-import functools
-import time
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F
-from django.db.models.signals import m2m_changed, post_delete, post_save
-from django.dispatch import receiver
+from django.db.models import F, Q
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.throttling import BaseThrottle
 
+from mesads.core.cache import CacheUnavailable
+from mesads.users.middleware import client_ip
+
+from . import limits
+from .errors import TooManyFailures
 from .models import APIKey, APIKeyUsage
 
 HEADER_PREFIX = "Api-Key"
@@ -37,7 +45,6 @@ RATE_WINDOW = 60  # seconds
 FLUSH_EVERY = 60  # seconds between two writes of a key's count
 # The cache keeps a day's count two days: the daily step flushes yesterday's.
 COUNT_TIMEOUT = 2 * 24 * 3600
-KEY_CACHE_SECONDS = 60
 # A key's prefix is 8 letters and digits (djangorestframework-api-key's generator).
 PREFIX_MAX_LENGTH = 16
 
@@ -66,36 +73,47 @@ def read_key(request) -> str | None:
     return request.META.get("HTTP_X_API_KEY", "").strip() or None
 
 
-def _key_name(prefix: str) -> str:
-    return f"api:key:{prefix}"
+# What a call reads of its key: everything but its dates of creation and last use (in the
+# model's order, as Model.from_db expects them).
+KEY_FIELDS = tuple(
+    field.attname
+    for field in APIKey._meta.concrete_fields
+    if field.attname not in ("created", "last_used_at")
+)
 
 
 def lookup_key(prefix: str) -> tuple[APIKey, frozenset[int] | None] | None:
-    """The key of ``prefix`` and the départements it reaches (None: national), from the
-    shared cache, else from the database and then cached: every call reads them, and
-    they change only in the admin. Saving, revoking or deleting a key, or changing its
-    départements, forgets the cached copy on every server at once (``forget_key``, on
-    the models' signals); KEY_CACHE_SECONDS bounds what any other change could leave."""
+    """The key of ``prefix`` and the départements it reaches (None: national), read from
+    the database at each call, in one query (the key's row and its départements, on the
+    unique index of the prefix): whatever changed the key, the next call sees it."""
     if not (prefix.isascii() and prefix.isalnum() and len(prefix) <= PREFIX_MAX_LENGTH):
-        return None  # not one of ours (letters and digits): no cache key made of it
-    name = _key_name(prefix)
-    found = cache.get(name)
-    if found is None:
-        key = APIKey.objects.filter(prefix=prefix).first()
-        if key is None:
-            return None
-        departements = (
-            None
-            if key.scope == APIKey.Scope.NATIONAL
-            else frozenset(key.departements.values_list("pk", flat=True))
-        )
-        found = (key, departements)
-        cache.set(name, found, timeout=KEY_CACHE_SECONDS)
-    return found
+        return None  # not one of ours (letters and digits)
+    rows = list(
+        APIKey.objects.filter(prefix=prefix).values_list(*KEY_FIELDS, "departements").order_by()
+    )
+    if not rows:
+        return None
+    key = APIKey.from_db("default", KEY_FIELDS, rows[0][:-1])
+    departements = (
+        None
+        if key.scope == APIKey.Scope.NATIONAL
+        else frozenset(row[-1] for row in rows if row[-1] is not None)
+    )
+    return key, departements
 
 
-def forget_key(prefix: str) -> None:
-    cache.delete(_key_name(prefix))
+# An unknown prefix is compared with this hash, as a known one with its own: both cost
+# the same query and the same hash (L10: they were told apart by timing).
+_DUMMY_HASH = APIKey.objects.key_generator.hash("inconnue.inconnue")
+
+# Failed authentications (unknown key, wrong secret) allowed per client address and
+# period; then one more every FAILED_AUTH_PERIOD / FAILED_AUTH_LIMIT seconds.
+FAILED_AUTH_LIMIT = 20
+FAILED_AUTH_PERIOD = 600  # seconds
+
+
+def _failures_name(request) -> str:
+    return f"api-failures:{client_ip(request) or 'inconnue'}"
 
 
 class APIKeyAuthentication(BaseAuthentication):
@@ -103,10 +121,17 @@ class APIKeyAuthentication(BaseAuthentication):
         raw = read_key(request)
         if raw is None:
             return None  # the permission answers 401 « clé manquante »
+        failures = _failures_name(request)
+        wait = limits.wait_before_next(failures, FAILED_AUTH_LIMIT, FAILED_AUTH_PERIOD)
+        if wait > 0:
+            raise TooManyFailures(wait=max(1.0, wait))
         prefix, _, _ = raw.partition(".")
         found = lookup_key(prefix) if prefix else None
         key, departements = found if found else (None, None)
+        if key is None:
+            APIKey.objects.key_generator.verify(raw, _DUMMY_HASH)
         if key is None or not key.is_valid(raw):
+            limits.hit(failures, FAILED_AUTH_LIMIT, FAILED_AUTH_PERIOD)
             raise exceptions.AuthenticationFailed(
                 "Clé d’API inconnue : vérifiez qu’elle a été copiée en entier.",
                 code="cle_inconnue",
@@ -138,18 +163,17 @@ class HasUsableAPIKey(BasePermission):
 
 
 class KeyRateThrottle(BaseThrottle):
-    """A fixed window of RATE_WINDOW seconds per key, counted in the shared cache
-    (``incr`` is atomic in Redis: two servers never both let the last call through)."""
+    """At most ``rate_limit`` calls per RATE_WINDOW seconds per key, as a token bucket
+    shared by every server (``limits``): a burst of that many, then one call every
+    RATE_WINDOW / rate_limit seconds."""
 
     def allow_request(self, request, view) -> bool:
         caller = request.auth
         if not isinstance(caller, Caller):
             return True
-        now = time.time()
-        window = int(now // RATE_WINDOW)
-        calls = record_call(caller.key, window)
-        self.retry_after = (window + 1) * RATE_WINDOW - now
-        return calls <= caller.key.rate_limit
+        decision = record_call(caller.key)
+        self.retry_after = decision.wait
+        return decision.allowed
 
     def wait(self) -> float:
         return max(1.0, self.retry_after)
@@ -172,73 +196,92 @@ def _flushed_name(key_id: str, day: datetime.date) -> str:
 
 
 def _increment(name: str, timeout: int) -> int:
-    """``name`` + 1 in the shared cache, atomically in Redis: one round trip once the
-    counter exists. Of two servers creating it at once, add() lets one win and the other
-    increments."""
+    """``name`` + 1 in the shared cache (the database's table). Of two servers creating it
+    at once, add() lets one win and the other increments."""
     try:
         return cache.incr(name)
-    except ValueError:  # not there yet (a new window, a new day) or evicted
+    except ValueError:  # not there yet (a new day) or evicted
         if cache.add(name, 1, timeout=timeout):
             return 1
         return cache.incr(name)
 
 
-def _rate_name(key: APIKey, window: int) -> str:
-    return f"api:rate:{key.prefix}:{window}"
+def _rate_name(key: APIKey) -> str:
+    return f"api-rate:{key.prefix}"
 
 
 def _flush_due_name(key: APIKey) -> str:
     return f"api:flush-due:{key.prefix}"
 
 
-def _redis():
-    """A client of the shared cache's Redis, or None when the cache is the database's."""
-    config = settings.CACHES["default"]
-    if not config["BACKEND"].endswith(".RedisCache"):
-        return None
-    return _redis_client(config["LOCATION"])
+# With Redis, a call is one round trip: the key's limit (GCRA, see limits), then today's
+# count and the flush's turn. `SET … NX EX` creates a counter with its expiry if it is not
+# there, `INCR` keeps that expiry. The keys and values are those Django's cache reads back
+# (its prefix, integers stored as they are).
+CALL_SCRIPT = (
+    limits.GCRA_LUA
+    + """
+local decision = gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), true)
+redis.call('SET', KEYS[2], 0, 'NX', 'EX', ARGV[3])
+redis.call('INCR', KEYS[2])
+local due = redis.call('SET', KEYS[3], 1, 'NX', 'EX', ARGV[4])
+decision[3] = due and 1 or 0
+return decision
+"""
+)
 
 
-@functools.cache
-def _redis_client(url: str):
-    import redis  # what Django's Redis cache itself uses
+def record_call(key: APIKey) -> limits.Decision:
+    """One call more for ``key``: let through or not by its limit, and counted (today's
+    count, written through when due: ``add`` succeeds for one request a minute per key,
+    whichever server it reaches).
 
-    return redis.Redis.from_url(url)  # one connection pool per process
-
-
-def record_call(key: APIKey, window: int) -> int:
-    """One call more for ``key``: today's count and this window's (returned), in the
-    cache; today's count written through when due (``add`` succeeds for one request a
-    minute per key, whichever server it reaches).
-
-    With Redis, the three counters are one round trip: ``SET … NX EX`` creates a counter
-    with its expiry if it is not there, ``INCR`` keeps that expiry. The keys and values
-    are those Django's cache reads back (its prefix, integers stored as they are)."""
+    While Redis fails (or without Redis), the limit is kept in the database; while it
+    fails, the call is also written to the database at once (the cache keeps nothing)."""
     day = timezone.localdate()
-    client = _redis()
-    if client is None:
-        _increment(_count_name(key.pk, day), COUNT_TIMEOUT)
-        calls = _increment(_rate_name(key, window), RATE_WINDOW * 2)
-        flush_due = cache.add(_flush_due_name(key), 1, timeout=FLUSH_EVERY)
-    else:
-        count, rate, due = (
-            cache.make_and_validate_key(name)
-            for name in (
-                _count_name(key.pk, day),
-                _rate_name(key, window),
-                _flush_due_name(key),
+    redis = limits.redis_cache()
+    if redis is not None:
+        interval = RATE_WINDOW / max(key.rate_limit, 1)
+        try:
+            allowed, wait, flush_due = limits.run_script(
+                redis,
+                CALL_SCRIPT,
+                [f"limit:{_rate_name(key)}", _count_name(key.pk, day), _flush_due_name(key)],
+                [interval, RATE_WINDOW, COUNT_TIMEOUT, FLUSH_EVERY],
             )
-        )
-        with client.pipeline(transaction=False) as pipe:
-            pipe.set(count, 0, nx=True, ex=COUNT_TIMEOUT)
-            pipe.incr(count)
-            pipe.set(rate, 0, nx=True, ex=RATE_WINDOW * 2)
-            pipe.incr(rate)
-            pipe.set(due, 1, nx=True, ex=FLUSH_EVERY)
-            *_, calls, flush_due = pipe.execute()
-    if flush_due:
+        except CacheUnavailable:
+            _count_in_database(key, day)
+            return limits.hit(_rate_name(key), key.rate_limit, RATE_WINDOW)
+        if flush_due:
+            flush_key(key.pk, day)
+        return limits.Decision(bool(allowed), float(wait))
+    decision = limits.hit(_rate_name(key), key.rate_limit, RATE_WINDOW)
+    _increment(_count_name(key.pk, day), COUNT_TIMEOUT)
+    if cache.add(_flush_due_name(key), 1, timeout=FLUSH_EVERY):
         flush_key(key.pk, day)
-    return calls
+    return decision
+
+
+def _add_calls(key_id: str, day: datetime.date, calls: int) -> None:
+    updated = APIKeyUsage.objects.filter(key_id=key_id, day=day).update(calls=F("calls") + calls)
+    if not updated:
+        try:
+            with transaction.atomic():
+                APIKeyUsage.objects.create(key_id=key_id, day=day, calls=calls)
+        except IntegrityError:  # created meanwhile by another server
+            APIKeyUsage.objects.filter(key_id=key_id, day=day).update(calls=F("calls") + calls)
+
+
+def _count_in_database(key: APIKey, day: datetime.date) -> None:
+    """A call counted straight in the database (Redis does not answer); the key's last
+    use written at most once a minute, as with Redis."""
+    now = timezone.now()
+    _add_calls(key.pk, day, 1)
+    APIKey.objects.filter(
+        Q(last_used_at__isnull=True)
+        | Q(last_used_at__lt=now - datetime.timedelta(seconds=FLUSH_EVERY)),
+        pk=key.pk,
+    ).update(last_used_at=now)
 
 
 def flush_key(key_id: str, day: datetime.date, *, in_request: bool = True) -> int:
@@ -251,15 +294,7 @@ def flush_key(key_id: str, day: datetime.date, *, in_request: bool = True) -> in
     if delta <= 0:
         return 0
     with transaction.atomic():
-        updated = APIKeyUsage.objects.filter(key_id=key_id, day=day).update(
-            calls=F("calls") + delta
-        )
-        if not updated:
-            try:
-                with transaction.atomic():
-                    APIKeyUsage.objects.create(key_id=key_id, day=day, calls=delta)
-            except IntegrityError:  # created meanwhile by another server
-                APIKeyUsage.objects.filter(key_id=key_id, day=day).update(calls=F("calls") + delta)
+        _add_calls(key_id, day, delta)
         if in_request:
             APIKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())
     cache.set(_flushed_name(key_id, day), total, timeout=COUNT_TIMEOUT)
@@ -281,20 +316,3 @@ def flush_usage(today: datetime.date) -> str:
             if pending_calls(key_id, day):
                 written += flush_key(key_id, day, in_request=False)
     return f"{written} appel(s) à l’API comptabilisé(s)"
-
-
-# --- the cached keys follow the admin -------------------------------------------------
-
-
-@receiver(post_save, sender=APIKey, dispatch_uid="api-key-saved")
-@receiver(post_delete, sender=APIKey, dispatch_uid="api-key-deleted")
-def _key_changed(sender, instance: APIKey, **kwargs) -> None:
-    forget_key(instance.prefix)
-
-
-@receiver(m2m_changed, sender=APIKey.departements.through, dispatch_uid="api-key-departements")
-def _key_departements_changed(sender, instance, action: str, **kwargs) -> None:
-    # Only from the key's side: the départements have no manager of their keys
-    # (related_name="+").
-    if action.startswith("post_"):
-        forget_key(instance.prefix)

@@ -134,3 +134,22 @@ class Change(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} de l’ADS {self.ads_id} (position {self.position})"
+
+
+class RateLimit(models.Model):
+    """A rate limit's state in the database, when Redis does not hold it (no REDIS_URL, or
+    Redis unreachable): ``mesads.api.limits``. One row per limit (a key's calls, a client's
+    failed authentications), written by one atomic statement per call."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    # GCRA's « theoretical arrival time », in Unix seconds: when the limit is fully free.
+    tat = models.FloatField()
+    # Whether the last call was let through (read back by the same statement).
+    allowed = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = "limite d’appels"
+        verbose_name_plural = "limites d’appels"
+
+    def __str__(self) -> str:
+        return self.name

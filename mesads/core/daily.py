@@ -15,6 +15,7 @@ from django.utils.module_loading import import_string
 STEPS: list[str] = [
     "mesads.core.daily.clear_expired_sessions",
     "mesads.api.keys.flush_usage",
+    "mesads.api.limits.purge",
     "mesads.stats.snapshots.take_daily_snapshot",
     # Vacancies first: the weekly digest reads since when each ADS is vacant.
     "mesads.reminders.renewals.track_vacancies",

@@ -1,5 +1,6 @@
 import datetime
 import os
+import uuid
 
 import pytest
 
@@ -22,14 +23,45 @@ def _redis_up() -> bool:
 needs_redis = pytest.mark.skipif(not _redis_up(), reason="needs Redis (TEST_REDIS_URL)")
 
 
+@pytest.fixture(
+    params=[
+        "database",
+        pytest.param("redis", marks=needs_redis),
+        "redis-down",
+    ]
+)
+def shared_cache(request, settings):
+    """The counters and limits in each shared cache: the database's table; Redis
+    (production), where a call's limit and counters are one script's round trip; and a
+    Redis that does not answer (nothing listens on its port), where they fall back to the
+    database."""
+    if request.param != "database":
+        if request.param == "redis":
+            location = REDIS_URL
+        else:
+            from tests.test_production_serving import free_port
+
+            location = f"redis://127.0.0.1:{free_port()}/0"
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "mesads.core.cache.ResilientRedisCache",
+                "LOCATION": location,
+                "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+                "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+            }
+        }
+    return request.param
+
+
 def register_sql(queries) -> list[str]:
-    """The SQL a call ran on the register, from a CaptureQueriesContext: the cache's table
-    (the shared cache without REDIS_URL, whose rate-limit window may be created or found
-    depending on the minute) and savepoints aside."""
+    """The SQL a call ran on the register, from a CaptureQueriesContext: the key's own
+    tables (its row, read at each call; its rate limits and call counters, in the database
+    without REDIS_URL), the cache's table and savepoints aside."""
+    other = ("mesads_cache", "SAVEPOINT", "api_ratelimit", '"api_apikey"')
     return [
         query["sql"]
         for query in queries.captured_queries
-        if "mesads_cache" not in query["sql"] and "SAVEPOINT" not in query["sql"]
+        if not any(name in query["sql"] for name in other)
     ]
 
 

@@ -173,7 +173,7 @@ def test_the_verified_ads_reads_as_the_register_gives_it_everywhere(
         assert answer["ads"] == detail, ads.number
 
 
-def test_a_verification_is_three_queries_once_the_key_is_cached(api, le_taxi, complete_ads):
+def test_a_verification_is_three_queries_of_the_register(api, le_taxi, complete_ads):
     params = {"insee": "30189", "numero": "12", "immatriculation": "AB123CD"}
     api(VERIFY, le_taxi, **params)
     with CaptureQueriesContext(connection) as queries:
