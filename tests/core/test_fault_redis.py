@@ -24,8 +24,8 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
 
 from mesads.api.models import APIKey
-from tests.redis_server import needs_redis_server, running_redis_server
-from tests.test_production_serving import gunicorn, static_root  # noqa: F401 (fixture)
+from tests.core.test_production_serving import gunicorn, static_root  # noqa: F401 (fixture)
+from tests.support.redis_server import needs_redis_server, running_redis_server
 
 pytestmark = [
     needs_redis_server,

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from mesads.core.cache import CacheUnavailable, ResilientRedisCache
-from tests.redis_server import needs_redis_server, running_redis_server
+from tests.support.redis_server import needs_redis_server, running_redis_server
 
 pytestmark = needs_redis_server
 
