@@ -10,7 +10,6 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from mesads.authorities.territories import ensure_authorities
 from mesads.core.text import de
 from mesads.users.models import PrefectureMembership, User
 from mesads.users.notifications import notify
@@ -22,7 +21,6 @@ from .models import ADS, Driver, RegisterChange
 __all__ = [
     "ConflictError",
     "delete_ads",
-    "ensure_authorities",
     "notify_prefecture_of_change",
     "record_change",
     "record_revision",

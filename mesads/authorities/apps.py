@@ -7,3 +7,14 @@ class AuthoritiesConfig(AppConfig):
 
     name = "mesads.authorities"
     verbose_name = "Gestionnaires d’ADS"
+
+    def ready(self) -> None:
+        from mesads.geo.signals import geography_loaded
+
+        from .territories import ensure_authorities
+
+        def on_geography_loaded(sender, progress=None, **kwargs):
+            return ensure_authorities(progress=progress)
+
+        # After each geography load, one authority for every new territory.
+        geography_loaded.connect(on_geography_loaded, weak=False, dispatch_uid="authorities")
