@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.test_production_serving import free_port
+from tests.support.production import free_port
 
 REDIS_SERVER = Path("/usr/bin/redis-server")
 
