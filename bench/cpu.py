@@ -44,7 +44,8 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
-from mesads.ads.models import ADS, Authority  # noqa: E402
+from mesads.ads.models import ADS  # noqa: E402
+from mesads.authorities.models import Authority  # noqa: E402
 from mesads.users.models import AuthorityAccess, PrefectureMembership, User  # noqa: E402
 
 

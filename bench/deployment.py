@@ -50,7 +50,8 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from reversion.models import Revision  # noqa: E402
 
-from mesads.ads.models import ADS, Authority, RegisterChange  # noqa: E402
+from mesads.ads.models import ADS, RegisterChange  # noqa: E402
+from mesads.authorities.models import Authority  # noqa: E402
 from mesads.exchange.models import ImportJob  # noqa: E402
 from mesads.geo.models import Departement  # noqa: E402
 from mesads.users.models import (  # noqa: E402

@@ -69,7 +69,8 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from reversion.models import Version  # noqa: E402
 
-from mesads.ads.models import ADS, Authority  # noqa: E402
+from mesads.ads.models import ADS  # noqa: E402
+from mesads.authorities.models import Authority  # noqa: E402
 from mesads.geo.models import Departement  # noqa: E402
 from mesads.users.models import AuthorityAccess, PrefectureMembership, User  # noqa: E402
 

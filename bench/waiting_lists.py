@@ -49,7 +49,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from mesads.ads.models import Authority  # noqa: E402
+from mesads.authorities.models import Authority  # noqa: E402
 from mesads.geo.models import Commune, Departement  # noqa: E402
 from mesads.users.models import AuthorityAccess, User  # noqa: E402
 from mesads.waitinglists.models import Application  # noqa: E402

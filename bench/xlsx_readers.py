@@ -18,7 +18,7 @@ list), ``iter_rows()``, and "bounded": ``sheet.height``/``width`` checked agains
 ``MAX_ROWS``/``MAX_COLUMNS`` before ``to_python(nrows=…)``, the best a calamine-based
 reader could do (the sheet is already loaded by then).
 
-Then each hostile XLSX of ``tests/hostile_files.py`` (CSV files aside: calamine reads no
+Then each hostile XLSX of ``tests/support/hostile_files.py`` (CSV files aside: calamine reads no
 CSV), and two more written here: a header row plus one cell at column AAAAAAA, and a
 header row plus one cell in Excel's last row (1,048,576): the sheet's used range is what
 calamine allocates. Each child process runs under an address-space cap (``--cap-gb``,
@@ -270,7 +270,7 @@ def national_files(count: int, rebuild: bool) -> dict[str, Path]:
 
 
 def hostile_files(rebuild: bool) -> dict[str, Path]:
-    from tests import hostile_files as corpus
+    from tests.support import hostile_files as corpus
 
     folder = WORK_DIR / "hostile"
     if rebuild and folder.exists():

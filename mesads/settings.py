@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "mesads.core",
     "mesads.users",
     "mesads.geo",
+    "mesads.authorities",
     "mesads.ads",
     "mesads.exchange",
     "mesads.lifecycle",
@@ -80,6 +81,8 @@ INSTALLED_APPS = [
     # Its AbstractAPIKey (hashed keys); our own key model is mesads.api.models.APIKey.
     "rest_framework_api_key",
     "mesads.api",
+    # The top of the house: the demo register of `make run` (load_demo).
+    "mesads.demo",
 ]
 
 MIDDLEWARE = [

@@ -2,10 +2,11 @@ import datetime
 
 import pytest
 
-from mesads.ads.models import ADS, Authority, Driver
+from mesads.ads.models import ADS, Driver
+from mesads.authorities.models import Authority
 from mesads.geo.models import EPCI, Commune, Departement
 from mesads.users.models import AuthorityAccess, InspectorGrant, PrefectureMembership, User
-from tests.browser import page  # noqa: F401 (the real browser, for every end-to-end test)
+from tests.support.browser import page  # noqa: F401 (the real browser, for every end-to-end test)
 
 
 @pytest.fixture(autouse=True)

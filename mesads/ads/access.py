@@ -1,5 +1,5 @@
 """The one place that decides which authority, ADS or document a user may reach (the
-rules themselves are the user's scope, ``mesads.ads.scope``).
+rules themselves are the user's scope, ``mesads.users.scope``).
 
 Another authority's object is a 404 (its existence is not revealed); an object the user
 may see but not change (read-only role, prefecture agent not acting as manager, locked
@@ -9,8 +9,10 @@ register) is a 403 with the reason.
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
-from .models import ADS, ADSDocument, Authority, AuthorityDecree
-from .scope import scope_for
+from mesads.authorities.models import Authority
+from mesads.users.scope import scope_for
+
+from .models import ADS, ADSDocument, AuthorityDecree
 
 AUTHORITY_RELATED = (
     "commune",

@@ -24,12 +24,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from mesads.authorities.models import Authority
 from mesads.core.text import de
 from mesads.users.models import AuthorityAccess, User
 from mesads.users.notifications import notify
+from mesads.users.scope import scope_for
 
-from .models import ADS, ATTESTATION_VALIDITY, ADSQuerySet, Authority, certified_q
-from .scope import scope_for
+from .models import ADS, ATTESTATION_VALIDITY, ADSQuerySet, certified_q
 from .services import record_revision
 
 # Bulk certification acts on one page of a list at most; a bigger POST is cut, not obeyed.

@@ -3,9 +3,11 @@
 from django import forms
 from django.utils.functional import lazy
 
+from mesads.authorities.models import Authority
+
 from .documents import ACCEPT_ATTRIBUTE, max_size_text, validate_document
 from .forms import DateInput, FlatDsfrForm
-from .models import ADS, ADSDocument, Authority, AuthorityDecree
+from .models import ADS, ADSDocument, AuthorityDecree
 
 
 class DocumentFileInput(forms.FileInput):

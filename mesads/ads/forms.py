@@ -5,9 +5,10 @@ from dsfr.forms import DsfrBaseForm, DsfrBoundField
 from dsfr.templatetags.dsfr_tags import dsfr_mark_optionnal_fields
 from dsfr.utils import dsfr_input_class_attr
 
+from mesads.authorities.models import Authority
 from mesads.core.forms import FLAT_WIDGET_TEMPLATES
 
-from .models import ADS, Authority, Driver
+from .models import ADS, Driver
 
 # The ADS form renders some fifty fields per page (drivers included), through the flat
 # widget templates and, for each field group, the flat templates below.

@@ -30,20 +30,13 @@ from django.utils import timezone
 from faker import Faker
 from reversion.models import Revision, Version
 
+from mesads.authorities.models import Authority
+from mesads.authorities.territories import ensure_authorities
 from mesads.geo.models import EPCI, Commune
 
 from . import validators
-from .authorities import ensure_authorities
 from .history import bulk_versions
-from .models import (
-    ADS,
-    NEW_REGIME_START,
-    RENEWAL_YEARS,
-    Authority,
-    Driver,
-    RegisterChange,
-    add_years,
-)
+from .models import ADS, NEW_REGIME_START, RENEWAL_YEARS, Driver, RegisterChange, add_years
 
 HISTORY_COMMENT = "Création (jeu de données généré)"
 DEFAULT_BATCH_SIZE = 5000

@@ -12,12 +12,13 @@ from django.db.models import Count, F, FloatField, IntegerField, OuterRef, Q, Qu
 from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
 
+from mesads.authorities.models import Authority, AuthorityQuerySet
 from mesads.geo.models import Departement
 from mesads.users.models import AuthorityAccess, PrefectureMembership, User
 
 from .access import AUTHORITY_RELATED
 from .certification import attested_q
-from .models import ADS, ADSQuerySet, Authority, AuthorityQuerySet, RegisterChange, certified_q
+from .models import ADS, ADSQuerySet, RegisterChange, certified_q
 
 
 def supervised_departements(user: User) -> QuerySet[Departement]:

@@ -14,7 +14,6 @@ from mesads.core.text import de
 from mesads.users.models import PrefectureMembership, User
 from mesads.users.notifications import notify
 
-from .authorities import ensure_authorities
 from .forms import ADSForm, BaseDriverFormSet
 from .history import ChangesSince, changes_since
 from .models import ADS, Driver, RegisterChange
@@ -22,7 +21,6 @@ from .models import ADS, Driver, RegisterChange
 __all__ = [
     "ConflictError",
     "delete_ads",
-    "ensure_authorities",
     "notify_prefecture_of_change",
     "record_change",
     "record_revision",

@@ -8,7 +8,6 @@ from django.db.models import OuterRef, Q, Subquery
 
 from mesads.ads.models import (
     ADS,
-    Authority,
     AuthorityDecree,
     Driver,
     declaration_state,
@@ -16,6 +15,7 @@ from mesads.ads.models import (
     number_search_expression,
 )
 from mesads.ads.validators import plate_search_key
+from mesads.authorities.models import Authority
 from mesads.geo.models import Airport, Commune, Departement
 
 from .keys import Caller

@@ -15,7 +15,7 @@ from django.http import FileResponse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from mesads.ads.models import Authority
+from mesads.authorities.models import Authority
 from mesads.exchange import xlsx
 from mesads.exchange.export import XLSX_CONTENT_TYPE, authority_code
 

@@ -36,7 +36,8 @@ from django.utils import timezone
 
 from mesads.ads import prefecture
 from mesads.ads.certification import attested_q
-from mesads.ads.models import ADS, Authority, AuthorityQuerySet, certified_q, declaration_state
+from mesads.ads.models import ADS, certified_q, declaration_state
+from mesads.authorities.models import Authority, AuthorityQuerySet
 from mesads.core.computed import computed_once
 from mesads.geo.models import Departement
 from mesads.users.models import AuthorityAccess, PrefectureMembership, Status

@@ -3,7 +3,7 @@ so that filtering does not lose it; the column headers change the sort."""
 
 from django import forms
 
-from mesads.ads.models import Authority
+from mesads.authorities.models import Authority
 from mesads.core.forms import SearchForm
 from mesads.core.text import search_key
 from mesads.geo.models import Departement

@@ -2,7 +2,7 @@
 
 National staff open "Imports du registre" and click "Importer" (django-import-export's
 ``ImportMixin``: its URLs, permission, upload form and page). The file goes to a
-background job instead of being imported in the request: ``importing.py`` checks every row
+background job instead of being imported in the request: ``importing`` checks every row
 in bulk, the progress page (``import_urls``) shows the dry-run preview — new, updated,
 unchanged, invalid rows, and the ADS the sync would delete — and its "Confirmer" button
 posts to the mixin's ``process_import`` URL, which queues the writing.
@@ -33,7 +33,8 @@ from import_export.admin import ImportMixin
 from import_export.formats.base_formats import Format
 from import_export.forms import ImportForm
 
-from mesads.ads.models import ADS, Authority, Driver
+from mesads.ads.models import ADS, Driver
+from mesads.authorities.models import Authority
 from mesads.geo.models import Commune
 
 from . import parsing, tasks

@@ -24,7 +24,8 @@ from django.db.models import Count, Max, Model, Q, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
-from mesads.ads.models import ADS, Authority, Driver, attestation_due_q, certified_q
+from mesads.ads.models import ADS, Driver, attestation_due_q, certified_q
+from mesads.authorities.models import Authority
 from mesads.geo.models import Departement
 
 from . import xlsx

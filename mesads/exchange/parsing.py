@@ -4,7 +4,7 @@ Files come from Excel, LibreOffice, other registries' exports, or our own export
 UTF-8 (with or without a byte order mark) or Windows-1252, with ``;`` or ``,``; XLSX with
 shared or inline strings, dates stored as numbers. This module only turns bytes into
 cells, and cells into Python values (``parse_date``, ``parse_bool``, ``cell_text``); what
-the cells mean is ``importing.py``'s business.
+the cells mean is ``importing``'s business.
 
 Anything that is not a spreadsheet is refused before it is parsed, with a message that
 says what was expected (``FileRefused``). The XLSX reader is our own, on the standard

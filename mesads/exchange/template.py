@@ -4,7 +4,8 @@ whose header row is exactly what the import expects (see ``importing.expected_he
 
 from typing import IO
 
-from mesads.ads.models import Authority, Driver
+from mesads.ads.models import Driver
+from mesads.authorities.models import Authority
 
 from . import xlsx
 from .columns import ADS_COLUMNS, AUTHORITY_COLUMNS, DRIVER_COLUMNS, Column, Kind, driver_header

@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from mesads.ads.access import AUTHORITY_RELATED, get_authority_for_user
-from mesads.ads.models import Authority
+from mesads.authorities.models import Authority
 from mesads.geo.models import Departement
 from mesads.users.models import InspectorGrant, PrefectureMembership
 

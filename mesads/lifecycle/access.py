@@ -1,4 +1,4 @@
-"""Scoped look-ups of the ADS's life (the rules are the user's scope, ``mesads.ads.scope``).
+"""Scoped look-ups of the ADS's life (the rules are the user's scope, ``mesads.users.scope``).
 
 The ADS and authorities go through ``mesads.ads.access``; what is added here is the
 département whose register of transfers the user may read: its prefecture agents, its
@@ -8,8 +8,8 @@ inspectors, national staff. Anyone else gets a 404.
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from mesads.ads.scope import scope_for
 from mesads.geo.models import Departement
+from mesads.users.scope import scope_for
 
 
 def get_departement_for_user(user, code: str) -> Departement:

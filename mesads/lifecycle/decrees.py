@@ -34,7 +34,8 @@ from docxtpl import DocxTemplate
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from mesads.ads.models import ADS, Authority, AuthorityDecree
+from mesads.ads.models import ADS, AuthorityDecree
+from mesads.authorities.models import Authority
 from mesads.core.text import de
 
 from .models import DecreeTemplate, Transfer

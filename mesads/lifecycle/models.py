@@ -27,7 +27,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from mesads.ads import validators
-from mesads.ads.models import ADS, Authority, add_years
+from mesads.ads.models import ADS, add_years
+from mesads.authorities.models import Authority
 from mesads.core.validators import formulas_refused
 
 # The holding period before a holder may present a successor for a price: fifteen years

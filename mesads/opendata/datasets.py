@@ -27,7 +27,8 @@ from django.db.models import CharField, Count, Max, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
-from mesads.ads.models import ADS, Authority
+from mesads.ads.models import ADS
+from mesads.authorities.models import Authority
 
 from .models import Publication
 

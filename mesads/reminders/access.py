@@ -5,8 +5,8 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from mesads.ads.scope import scope_for
 from mesads.geo.models import Departement
+from mesads.users.scope import scope_for
 
 from .models import Campaign
 

@@ -22,13 +22,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks import task
 
-from mesads.ads.models import (
-    ADS,
-    Authority,
-    RegisterChange,
-    attestation_due_q,
-    renewal_overdue_q,
-)
+from mesads.ads.models import ADS, RegisterChange, attestation_due_q, renewal_overdue_q
+from mesads.authorities.models import Authority
 from mesads.core.workers import PRIORITY_CAMPAIGN, backoff, retry_when_interrupted
 from mesads.users.models import User
 

@@ -1,8 +1,8 @@
 from django import forms
 from dsfr.forms import DsfrBaseForm
 
-from mesads.ads.scope import scope_for
 from mesads.users.forms import FieldsetForm
+from mesads.users.scope import scope_for
 
 from .access import campaign_departements
 from .campaigns import DEFAULT_BODIES, DEFAULT_SUBJECT

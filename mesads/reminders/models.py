@@ -158,7 +158,10 @@ class CampaignTarget(models.Model):
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="targets")
     authority = models.ForeignKey(
-        "ads.Authority", on_delete=models.CASCADE, related_name="+", verbose_name="gestionnaire"
+        "authorities.Authority",
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name="gestionnaire",
     )
 
     class Meta:
@@ -186,7 +189,10 @@ class CampaignRecipient(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
     # The first targeted authority (by name) the person was reached for.
     authority = models.ForeignKey(
-        "ads.Authority", on_delete=models.CASCADE, related_name="+", verbose_name="gestionnaire"
+        "authorities.Authority",
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name="gestionnaire",
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -20,7 +20,8 @@ from django.urls import reverse
 from django.utils import timezone
 from reversion.models import Version
 
-from mesads.ads.models import ADS, Authority, renewal_overdue_q, validity_start
+from mesads.ads.models import ADS, renewal_overdue_q, validity_start
+from mesads.authorities.models import Authority
 from mesads.core.http import site_url
 from mesads.users.notifications import send_email
 

@@ -5,9 +5,9 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from mesads.ads.scope import scope_for
 from mesads.core.http import site_url
 from mesads.core.pagination import Paginator
+from mesads.users.scope import scope_for
 
 from . import campaigns as service
 from .access import campaigns_for, ensure_can_run_campaigns, get_campaign_for_user

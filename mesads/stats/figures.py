@@ -43,7 +43,8 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from mesads.ads.certification import attested_q
-from mesads.ads.models import ADS, Authority, AuthorityDecree, certified_q
+from mesads.ads.models import ADS, AuthorityDecree, certified_q
+from mesads.authorities.models import Authority
 from mesads.geo.models import Departement
 
 from .models import COUNTS, DailySnapshot

@@ -20,9 +20,9 @@ from django.db.models import Case, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
-from mesads.ads.models import Authority
-from mesads.ads.scope import forget_scope, scope_for
+from mesads.authorities.models import Authority
 from mesads.core.text import search_key
+from mesads.users.scope import forget_scope, scope_for
 
 from .models import AuthorityAccess, PrefectureMembership, Status, User
 from .notifications import notify

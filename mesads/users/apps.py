@@ -6,4 +6,4 @@ class UsersConfig(AppConfig):
     verbose_name = "Utilisateurs"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (connects the login audit receivers)
+        from . import scope, signals  # noqa: F401  (the scope's receivers, the login audit's)

@@ -1,11 +1,11 @@
 from django.contrib.auth import backends
 
-from mesads.ads.scope import load_user
+from mesads.users.scope import load_user
 
 
 class ModelBackend(backends.ModelBackend):
     """Django's (e-mail and password). Its sessions' user is read with what they may
-    reach, in one query (``mesads.ads.scope.load_user``): every logged-in page needs both."""
+    reach, in one query (``mesads.users.scope.load_user``): every logged-in page needs both."""
 
     def get_user(self, user_id):
         user = load_user(user_id)

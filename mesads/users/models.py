@@ -220,7 +220,7 @@ class AuthorityAccess(Request):
         verbose_name="utilisateur",
     )
     authority = models.ForeignKey(
-        "ads.Authority",
+        "authorities.Authority",
         on_delete=models.CASCADE,
         related_name="accesses",
         verbose_name="gestionnaire",

@@ -13,11 +13,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse_lazy
 from django.utils import timezone
 
-from mesads.reminders.forms import ReminderPreferencesForm
-
 from .forms import EmailChangeForm, NotificationPreferencesForm, PasswordChangeForm, SetPasswordForm
 from .models import User
 from .notifications import send_email
+from .preferences import preferences_forms
 
 logger = logging.getLogger(__name__)
 
@@ -66,13 +65,16 @@ def profile(request):
     """The user's identity and the e-mails they agree to receive."""
     data = request.POST if request.method == "POST" else None
     form = NotificationPreferencesForm(data, instance=request.user)
-    reminders_form = ReminderPreferencesForm.for_user(request.user, data)
-    if request.method == "POST" and form.is_valid() and reminders_form.is_valid():
-        form.save()
-        reminders_form.save()
+    # The features' own e-mails (reminders…), registered by their apps.
+    sections = preferences_forms(request.user, data)
+    every_form = [form, *(section_form for _, section_form in sections)]
+    # Every form validated (a list, not a generator: each shows its own errors).
+    if request.method == "POST" and all([each.is_valid() for each in every_form]):
+        for each in every_form:
+            each.save()
         messages.success(request, "Vos préférences de notification sont enregistrées.")
         return redirect("profile")
-    return render(request, "users/profile.html", {"form": form, "reminders_form": reminders_form})
+    return render(request, "users/profile.html", {"form": form, "sections": sections})
 
 
 @login_required

@@ -1,5 +1,5 @@
 """Scoped look-ups of waiting-list applications: the rules are the register's
-(``mesads.ads.scope``), so an application is reached exactly as its authority is.
+(``mesads.users.scope``), so an application is reached exactly as its authority is.
 
 Another authority's application is a 404; an application the user may read but not
 change (prefecture agent not acting as manager, inspector, locked register) is a 403.

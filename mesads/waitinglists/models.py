@@ -25,10 +25,11 @@ from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from mesads.ads import validators
-from mesads.ads.models import ADS, Authority, _restrict, add_years, natural_sort_key
-from mesads.ads.scope import scope_for
+from mesads.ads.models import ADS, add_years, natural_sort_key
+from mesads.authorities.models import Authority, _restrict
 from mesads.core.validators import formulas_refused
 from mesads.geo.models import Departement
+from mesads.users.scope import scope_for
 
 # An application lasts one year from its registration or its last renewal.
 VALIDITY_YEARS = 1
@@ -53,7 +54,7 @@ def card_key(number: str) -> str:
 
 class ApplicationQuerySet(models.QuerySet):
     def readable_by(self, user) -> "ApplicationQuerySet":
-        """The applications of the registers the user may read (``mesads.ads.scope``)."""
+        """The applications of the registers the user may read (``mesads.users.scope``)."""
         return _restrict(self, scope_for(user).readable_q("authority__"))
 
     for_user = readable_by

@@ -9,8 +9,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from mesads.ads.forms import ADSForm, DriverFormSet
-from mesads.ads.models import ADS, Authority, Driver
+from mesads.ads.models import ADS, Driver
 from mesads.ads.services import save_ads
+from mesads.authorities.models import Authority
 
 from .models import Application
 

@@ -25,7 +25,7 @@ from django.db.models import Case, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.text import slugify
 
-from mesads.ads.models import Authority
+from mesads.authorities.models import Authority
 from mesads.exchange import parsing, xlsx
 from mesads.exchange.columns import escape_formula
 from mesads.exchange.export import BOM, excel_date, french_date

@@ -39,7 +39,7 @@ def shared_cache(request, settings):
         if request.param == "redis":
             location = REDIS_URL
         else:
-            from tests.test_production_serving import free_port
+            from tests.core.test_production_serving import free_port
 
             location = f"redis://127.0.0.1:{free_port()}/0"
         settings.CACHES = {

@@ -17,7 +17,7 @@ from mesads.ads.models import ADS, Driver
 from mesads.api.keys import Caller
 from mesads.api.models import Profile
 from mesads.api.representation import ads_data, api_queryset
-from tests.test_ads_edit import declare, edit, form_fields
+from tests.ads.test_ads_edit import declare, edit, form_fields
 
 
 class Mirror:

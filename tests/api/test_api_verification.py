@@ -8,8 +8,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from mesads.ads.models import ADS, Authority
+from mesads.ads.models import ADS
 from mesads.api.models import Profile
+from mesads.authorities.models import Authority
 from mesads.geo.models import Airport
 
 from .conftest import register_sql

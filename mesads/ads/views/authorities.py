@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from dsfr.forms import DsfrBaseForm
 
+from mesads.authorities.models import Authority, AuthorityQuerySet
 from mesads.core.forms import SearchForm
 from mesads.core.http import query_string_without, read_only
 from mesads.core.pagination import Paginator
@@ -11,7 +12,7 @@ from mesads.geo.models import Departement
 from mesads.users.access_requests import actable_authorities
 
 from ..access import AUTHORITY_RELATED, can_write, get_authority_for_user
-from ..models import ADS, Authority, AuthorityQuerySet
+from ..models import ADS
 
 
 class AuthoritySearchForm(SearchForm):

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from dsfr.forms import DsfrBaseForm
 
+from mesads.authorities.models import Authority
 from mesads.core.forms import SearchForm
 from mesads.core.http import query_string_without, read_only
 from mesads.core.pagination import paginate
@@ -24,7 +25,6 @@ from mesads.geo.models import Departement
 from .. import prefecture
 from ..certification import certify_bulk, incomplete_message
 from ..filters import ADSFilterForm
-from ..models import Authority
 
 PAGE_SIZE = 50
 

@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from mesads.ads.models import Authority
+from mesads.authorities.models import Authority
 
 from .. import queries
 from .base import DEPARTEMENT_CODE, ERRORS, KeyedView, PageParams

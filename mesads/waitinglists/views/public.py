@@ -13,7 +13,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
 from mesads.ads.access import AUTHORITY_RELATED
-from mesads.ads.models import Authority
+from mesads.authorities.models import Authority
 from mesads.core.http import query_string_without
 from mesads.core.pagination import Paginator
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from mesads.ads.models import Authority
+from mesads.authorities.models import Authority
 from mesads.exchange import export
 from mesads.geo.models import Departement
 

@@ -5,22 +5,21 @@
     python manage.py load_geography --dry-run      # show what would change, write nothing
 
 Idempotent: a second run changes nothing. Renamed communes are updated in place;
-communes and EPCIs absent from the data are kept, inactive. Then the ADS register
-creates the authority of every new territory (``mesads.ads.services.ensure_authorities``),
-in the same transaction.
+communes and EPCIs absent from the data are kept, inactive. Then the apps built on the
+geography are told (``mesads.geo.signals.geography_loaded``): the authorities app creates
+the authority of every new territory, in the same transaction.
 """
 
-import importlib
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from mesads.geo.loading import DEFAULT_FIXTURE, GeographyDataError, LoadReport, load_geography
+from mesads.geo.signals import geography_loaded
 
 
 class Command(BaseCommand):
@@ -91,18 +90,10 @@ class Command(BaseCommand):
 
 
 def ensure_authorities(progress: Callable[[str], None] | None) -> dict[str, Any] | None:
-    """Let the ADS register create the authorities of new territories, if it can yet.
-
-    The geography loads without the register (it is a separate app, built alongside);
-    only a missing module or function is tolerated, any other error propagates.
-    """
-    if not apps.is_installed("mesads.ads"):
-        return None
-    try:
-        services = importlib.import_module("mesads.ads.services")
-    except ModuleNotFoundError as error:
-        if error.name not in ("mesads.ads", "mesads.ads.services"):
-            raise
-        return None
-    function = getattr(services, "ensure_authorities", None)
-    return function(progress=progress) if callable(function) else None
+    """Let the apps built on the geography bring their data in line (the authorities of
+    new territories); their counts, or None when no app listens."""
+    counts: dict[str, Any] | None = None
+    for _, answer in geography_loaded.send(sender=None, progress=progress):
+        if answer is not None:
+            counts = {**(counts or {}), **answer}
+    return counts

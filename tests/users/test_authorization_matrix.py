@@ -1,0 +1,375 @@
+"""Who may reach which page: every URL of the project, for every persona.
+
+The URLs come from the resolver, so a new page cannot be forgotten: a URL name missing
+from ``EXPECTED`` fails ``test_every_url_is_in_the_matrix``. Object pages are tried with
+the objects of Nîmes (Gard): for the manager of Alès, the agents and inspectors of the
+Hérault and the user whose request is pending, they are another authority's objects.
+
+Statuses: 200 (or a 302 redirect after a successful POST), ``LOGIN`` (302 to the login
+page), 403 (may see, may not do), 404 (may not know it exists).
+"""
+
+import datetime
+
+import pytest
+from django.core.files.base import ContentFile
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from mesads.ads.models import ADS, ADSDocument, AuthorityDecree, Driver
+from mesads.exchange.models import ImportJob
+from mesads.reminders.models import Campaign
+from mesads.users.models import AuthorityAccess, PrefectureMembership, User
+from mesads.waitinglists.models import Application
+
+LOGIN = "login"
+ADMIN_LOGIN = "admin-login"
+PERSONAS = [
+    "anonymous",
+    "manager_a",  # manages Nîmes (Gard)
+    "manager_b",  # manages Alès (Gard)
+    "agent",  # prefecture of the Gard
+    "other_agent",  # prefecture of the Hérault
+    "inspector",  # reads the Gard
+    "other_inspector",  # reads the Hérault
+    "staff",
+    "pending",  # asked for Nîmes, not accepted yet
+]
+
+
+def _rule(default, **overrides):
+    rule = {persona: default for persona in PERSONAS}
+    rule["anonymous"] = LOGIN
+    rule.update(overrides)
+    return rule
+
+
+EVERYONE = {persona: 200 for persona in PERSONAS}
+LOGGED_IN = _rule(200)
+# Nîmes' register: its manager, the Gard's agents and inspectors, national staff.
+READ = _rule(404, manager_a=200, agent=200, inspector=200, staff=200)
+# Changing it: read-only roles (an agent not acting as manager, an inspector) get 403.
+WRITE = dict(READ, agent=403, inspector=403)
+WRITE_POST = dict(WRITE, manager_a=302, staff=302)
+# The Gard prefecture's desk.
+PREFECTURE = _rule(404, agent=200, staff=200)
+PREFECTURE_POST = _rule(404, agent=302, staff=302)
+# The certification of one of Nîmes' ADS: its manager and inspector see it, may not do it.
+CERTIFY = dict(PREFECTURE, manager_a=403, inspector=403)
+STAFF_ONLY = _rule(404, staff=200)
+API_KEY_ONLY = {persona: 401 for persona in PERSONAS}
+
+# url name -> (method, expectations by persona)
+EXPECTED = {
+    "home": ("get", EVERYONE),
+    "healthz": ("get", EVERYONE),
+    "accessibility": ("get", EVERYONE),
+    "legal_notice": ("get", EVERYONE),
+    "personal_data": ("get", EVERYONE),
+    "regulation": ("get", EVERYONE),
+    "faq": ("get", EVERYONE),
+    "site_map": ("get", EVERYONE),
+    "stats:key_figures": ("get", EVERYONE),
+    "login": ("get", _rule(302, anonymous=200)),
+    "logout": ("post", {persona: 302 for persona in PERSONAS}),
+    # ProConnect is not configured here: its pages do not exist (tests/users/test_proconnect.py
+    # covers them configured, against a real provider).
+    "proconnect:start": ("get", {persona: 404 for persona in PERSONAS}),
+    "proconnect:callback": ("get", {persona: 404 for persona in PERSONAS}),
+    "proconnect:confirm_link": ("get", {persona: 404 for persona in PERSONAS}),
+    "proconnect:logout_callback": ("get", {persona: 404 for persona in PERSONAS}),
+    "password_reset": ("get", EVERYONE),
+    "password_reset_done": ("get", EVERYONE),
+    "password_reset_confirm": ("get", EVERYONE),  # an invalid link says so
+    "password_reset_complete": ("get", EVERYONE),
+    "profile": ("get", LOGGED_IN),
+    "password_change": ("get", LOGGED_IN),
+    "email_change": ("get", LOGGED_IN),
+    "ads:authorities": ("get", LOGGED_IN),
+    "ads:authority": ("get", READ),
+    "ads:declaration": ("get", WRITE),
+    "ads:list": ("get", READ),
+    "ads:create": ("get", WRITE),
+    "ads:decree_create": ("get", WRITE),
+    "ads:decree_download": ("get", READ),
+    "ads:detail": ("get", READ),
+    "ads:edit": ("get", WRITE),
+    "ads:delete": ("get", WRITE),
+    "ads:restore": ("post", _rule(404, staff=302)),
+    "ads:attest": ("post", WRITE_POST),
+    "ads:history": ("get", READ),
+    "ads:document_create": ("get", WRITE),
+    "ads:document_download": ("get", READ),
+    "ads:document_delete": ("get", WRITE),
+    "access:search": ("get", LOGGED_IN),
+    "access:suggestions": ("get", LOGGED_IN),
+    "access:request": ("get", LOGGED_IN),
+    "access:requests": ("get", _rule(404, agent=200, other_agent=200, staff=200)),
+    "access:request_detail": ("get", PREFECTURE),
+    "access:accept": ("post", PREFECTURE_POST),
+    "access:refuse": ("post", PREFECTURE_POST),
+    "access:revoke": ("get", PREFECTURE),
+    "access:membership_request": ("get", LOGGED_IN),
+    "access:memberships": ("get", STAFF_ONLY),
+    "access:membership_accept": ("post", _rule(404, staff=302)),
+    "access:membership_refuse": ("post", _rule(404, staff=302)),
+    "access:act_as_manager": ("get", _rule(404, agent=200)),
+    "prefecture:index": ("get", _rule(404, agent=200, other_agent=200, staff=200)),
+    "prefecture:certify": ("post", dict(CERTIFY, agent=302, staff=302)),
+    "prefecture:send_back": ("get", CERTIFY),
+    "prefecture:departement": ("get", PREFECTURE),
+    "prefecture:changes": ("get", PREFECTURE),
+    "prefecture:ads": ("get", PREFECTURE),
+    "prefecture:certify_bulk": ("post", PREFECTURE_POST),
+    "prefecture:expected_count": ("get", PREFECTURE),
+    "exchange:index": ("get", LOGGED_IN),
+    "exchange:authority": ("get", READ),
+    "exchange:departement": ("get", _rule(404, agent=200, inspector=200, staff=200)),
+    "exchange:national": ("get", STAFF_ONLY),
+    "imports:template": ("get", EVERYONE),
+    # An import job belongs to national staff (who upload in the admin).
+    "imports:progress": ("get", STAFF_ONLY),
+    "imports:errors": ("get", STAFF_ONLY),
+    "imports:restart": ("post", _rule(404, staff=302)),
+    "imports:index": ("get", STAFF_ONLY),
+    "imports:confirm": ("post", _rule(404, staff=302)),
+    # The re-use API: its documentation, schema and explorer are public; every other address
+    # needs a re-user's key (tests/api), which no browser persona has: a session, even
+    # national staff's, opens nothing there, so all of them get the JSON 401.
+    "api:documentation": ("get", EVERYONE),
+    "api:schema": ("get", EVERYONE),
+    "api:swagger": ("get", EVERYONE),
+    "api:verification": ("get", API_KEY_ONLY),
+    "api:ads_list": ("get", API_KEY_ONLY),
+    "api:ads_detail": ("get", API_KEY_ONLY),
+    "api:changes": ("get", API_KEY_ONLY),
+    "api:authorities": ("get", API_KEY_ONLY),
+    # Open data (mesads.opendata): public, no login.
+    "opendata:index": ("get", EVERYONE),
+    "opendata:download": ("get", EVERYONE),
+    "opendata:schema": ("get", EVERYONE),
+    # « Suivi du déploiement » and the register's activity (mesads.deployment): staff.
+    "deployment:index": ("get", STAFF_ONLY),
+    "deployment:prefectures": ("get", STAFF_ONLY),
+    "deployment:export": ("get", STAFF_ONLY),
+    "deployment:departement": ("get", STAFF_ONLY),
+    "deployment:departement_export": ("get", STAFF_ONLY),
+    "deployment:activity": ("get", STAFF_ONLY),
+    "deployment:activity_export": ("get", STAFF_ONLY),
+    # Decrees, renewals and transfers (mesads.lifecycle): preparing and recording are the
+    # manager's acts; the registers of transfers are read like the register.
+    "lifecycle:ads_decree": ("get", WRITE),
+    "lifecycle:ads_decree_docx": ("get", WRITE),
+    "lifecycle:authority_count_decree": ("get", WRITE),
+    "lifecycle:ads_renew": ("get", WRITE),
+    "lifecycle:transfer_create": ("get", WRITE),
+    "lifecycle:authority_transfers": ("get", READ),
+    "lifecycle:authority_transfers_export": ("get", READ),
+    "lifecycle:departement_transfers": ("get", _rule(404, agent=200, inspector=200, staff=200)),
+    "lifecycle:departement_transfers_export": (
+        "get",
+        _rule(404, agent=200, inspector=200, staff=200),
+    ),
+    "lifecycle:transfer_prices": ("get", STAFF_ONLY),
+    "lifecycle:shipped_template": ("get", STAFF_ONLY),
+    # Reminder campaigns: national staff, and the agents of the campaign's département.
+    "reminders:campaigns": ("get", _rule(404, agent=200, other_agent=200, staff=200)),
+    "reminders:campaign_create": ("get", _rule(404, agent=200, other_agent=200, staff=200)),
+    "reminders:campaign": ("get", PREFECTURE),
+    "reminders:campaign_edit": ("get", PREFECTURE),
+    "reminders:campaign_send": ("post", PREFECTURE_POST),
+    # Waiting lists (mesads.waitinglists): read like the register, changed by its managers;
+    # the public list (no personal data) by anyone.
+    "waitinglists:list": ("get", READ),
+    "waitinglists:create": ("get", WRITE),
+    "waitinglists:import": ("get", WRITE),
+    "waitinglists:export": ("get", READ),
+    "waitinglists:detail": ("get", READ),
+    "waitinglists:edit": ("get", WRITE),
+    "waitinglists:renew": ("post", WRITE_POST),
+    "waitinglists:remove": ("get", WRITE),
+    "waitinglists:attribute": ("get", WRITE),
+    "waitinglists:public_search": ("get", EVERYONE),
+    "waitinglists:public_list": ("get", EVERYONE),
+    "waitinglists:public_csv": ("get", EVERYONE),
+}
+# The Django admin: national staff only; everyone else is sent to its login page.
+ADMIN = {persona: ADMIN_LOGIN for persona in PERSONAS} | {"staff": 200}
+
+
+def _walk(patterns, prefix: str = "", namespace: str | None = None):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = pattern.namespace or namespace
+            if namespace and pattern.namespace:
+                inner = f"{namespace}:{pattern.namespace}"
+            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern), inner)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            name = f"{namespace}:{pattern.name}" if namespace else pattern.name
+            yield name, pattern
+
+
+def project_urls() -> dict[str, URLPattern]:
+    return dict(_walk(get_resolver().url_patterns))
+
+
+def admin_pages() -> list[str]:
+    """The admin's index and list pages (object pages need an object; add pages are
+    disabled for what comes from official data or from the application)."""
+    return sorted(
+        name
+        for name, pattern in project_urls().items()
+        if name.startswith("admin:")
+        and "<" not in str(pattern.pattern)
+        and (name.endswith("_changelist") or name == "admin:index")
+    )
+
+
+# --- the world: Nîmes and its objects, and the personas -------------------------------
+
+
+@pytest.fixture
+def world(
+    nimes,
+    ales,
+    montpellier,
+    manager,
+    other_manager,
+    pending_user,
+    prefecture_agent,
+    other_prefecture_agent,
+    inspector,
+    other_inspector,
+    staff,
+    gard,
+):
+    ads = ADS.objects.create(authority=nimes, number="7", creation_date=datetime.date(2010, 1, 4))
+    Driver.objects.create(ads=ads, status=Driver.Status.SALARIE, name="Jean Martin")
+    deleted = ADS.objects.create(
+        authority=nimes,
+        number="8",
+        creation_date=datetime.date(2011, 1, 4),
+        deleted_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
+    )
+    document = ADSDocument(ads=ads, kind=ADSDocument.Kind.ATTRIBUTION, original_name="a.pdf")
+    document.file.save("a.pdf", ContentFile(b"%PDF-1.4\n%%EOF\n"), save=False)
+    document.save()
+    decree = AuthorityDecree(
+        authority=nimes, date=datetime.date(2020, 1, 1), ads_count=12, original_name="d.pdf"
+    )
+    decree.file.save("d.pdf", ContentFile(b"%PDF-1.4\n%%EOF\n"), save=False)
+    decree.save()
+    candidate = User.objects.create_user("candidat@gard.gouv.fr", "mot-de-passe-de-test")
+    membership = PrefectureMembership.objects.create(user=candidate, departement=gard)
+    job = ImportJob.objects.create(original_name="registre.csv", user=staff)
+    campaign = Campaign.objects.create(
+        target=Campaign.Target.NEVER_DECLARED, departement=gard, subject="Relance", body="…"
+    )
+    application = Application.objects.create(
+        authority=nimes,
+        number="1",
+        applicant_name="Léa Fabre",
+        card_number="CP-30-1234",
+        card_departement=gard,
+    )
+    request = AuthorityAccess.objects.get(user=pending_user, authority=nimes)
+    granted = AuthorityAccess.objects.get(user=manager, authority=nimes)
+    return {
+        "users": {
+            "anonymous": None,
+            "manager_a": manager,
+            "manager_b": other_manager,
+            "agent": prefecture_agent,
+            "other_agent": other_prefecture_agent,
+            "inspector": inspector,
+            "other_inspector": other_inspector,
+            "staff": staff,
+            "pending": pending_user,
+        },
+        "kwargs": {
+            "authority_id": nimes.pk,
+            "ads_id": ads.pk,
+            "document_id": document.pk,
+            "decree_id": decree.pk,
+            "access_id": request.pk,
+            "membership_id": membership.pk,
+            "job_id": job.pk,
+            "application_id": application.pk,
+            "campaign_id": campaign.pk,
+            "code": "30",
+            "export_format": "csv",
+            "dataset": "ads",
+            "uidb64": "MQ",
+            "token": "invalid-token",
+            "kind": "attribution",
+        },
+        "deleted_ads_id": deleted.pk,
+        # Only a granted access can be revoked.
+        "granted_access_id": granted.pk,
+    }
+
+
+def _url(name: str, world) -> str:
+    pattern = project_urls()[name]
+    names = list(pattern.pattern.converters) or []
+    kwargs = {key: world["kwargs"][key] for key in names}
+    if name == "ads:restore":
+        kwargs["ads_id"] = world["deleted_ads_id"]
+    if name == "access:revoke":
+        kwargs["access_id"] = world["granted_access_id"]
+    if name == "opendata:download":
+        # A file exists once it has been published (here only: publishing costs queries).
+        from mesads.opendata.publication import publish
+
+        publish()
+    return reverse(name, kwargs=kwargs)
+
+
+def _check(client, world, persona: str, method: str, url: str, expected) -> None:
+    user = world["users"][persona]
+    if user is not None:
+        client.force_login(user)
+    response = getattr(client, method)(url)
+    if expected == LOGIN:
+        assert response.status_code == 302, (persona, url, response.status_code)
+        assert response.url.startswith(reverse("login")), (persona, url, response.url)
+    elif expected == ADMIN_LOGIN:
+        assert response.status_code == 302, (persona, url, response.status_code)
+        assert response.url.startswith(reverse("admin:login")), (persona, url, response.url)
+    else:
+        assert response.status_code == expected, (persona, method, url, response.status_code)
+
+
+CASES = [(name, persona) for name in EXPECTED for persona in PERSONAS]
+
+
+def test_every_url_is_in_the_matrix():
+    """A new page must say who may reach it before it can land."""
+    missing = sorted(
+        name for name in project_urls() if not name.startswith("admin:") and name not in EXPECTED
+    )
+    assert missing == []
+    stale = sorted(name for name in EXPECTED if name not in project_urls())
+    assert stale == []
+
+
+@pytest.mark.parametrize(("name", "persona"), CASES, ids=[f"{n}-{p}" for n, p in CASES])
+def test_page_access(client, world, name, persona):
+    method, expectations = EXPECTED[name]
+    _check(client, world, persona, method, _url(name, world), expectations[persona])
+
+
+ADMIN_CASES = [(name, persona) for name in admin_pages() for persona in PERSONAS]
+
+
+@pytest.mark.parametrize(("name", "persona"), ADMIN_CASES, ids=[f"{n}-{p}" for n, p in ADMIN_CASES])
+def test_admin_access(client, world, name, persona):
+    _check(client, world, persona, "get", reverse(name), ADMIN[persona])
+
+
+def test_the_matrix_size():
+    """Printed in the closing note: how many URL × persona cases are checked."""
+    print(
+        f"authorization matrix: {len(CASES)} URL × persona cases, "
+        f"{len(ADMIN_CASES)} admin cases, {len(EXPECTED)} URLs, {len(PERSONAS)} personas"
+    )
+    assert len(CASES) == len(EXPECTED) * len(PERSONAS)
