@@ -59,7 +59,8 @@ _RULES = [
         re.compile(
             r"(^|[?&;\s\"'])((?:"
             + "|".join(re.escape(name) for name in SECRET_PARAMETERS)
-            + rf")=){_VALUE}",
+            # ... except the task states django-tasks logs ("state=SUCCESSFUL"): no secret.
+            + rf")=)(?!(?:READY|RUNNING|SUCCESSFUL|FAILED)\b){_VALUE}",
             re.IGNORECASE,
         ),
         rf"\1\2{REDACTED}",

@@ -6,17 +6,22 @@ There is no receiver for a deactivated account: its sessions stop authenticating
 next request. Finding them all beforehand would mean decoding every stored session.
 """
 
+import logging
+
 from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django_tasks.signals import task_finished
+from django_tasks_db import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
 from .middleware import client_ip, start_session_clock
 from .models import LoginEvent, User
 from .proconnect import BACKEND as PROCONNECT_BACKEND
 from .proconnect import CLAIMS_CREDENTIAL as PROCONNECT_CLAIMS
+
+logger = logging.getLogger(__name__)
 
 _EMAIL_LENGTH = LoginEvent._meta.get_field("email").max_length
 _USER_AGENT_LENGTH = LoginEvent._meta.get_field("user_agent").max_length
@@ -100,13 +105,27 @@ def forget_the_body_of_a_finished_email(sender, task_result, **kwargs) -> None:
     """An e-mail's body may hold a secret: a password-reset link works for 72 hours. Once
     its task is over (sent; or failed, its next attempt queued as a task of its own; or
     given up), the stored task keeps the recipient and subject, not the body: a reader of
-    the tasks table (admin, a database dump) finds no working link."""
+    the tasks table (admin, a database dump) finds no working link.
+
+    Never raises: django-tasks-db's worker sends this signal inside the task's own error
+    handling, where an exception would mark a sent e-mail as failed (and send it again)."""
+    # The worker sends the backend itself, the immediate backend its class.
+    backend = sender if isinstance(sender, type) else type(sender)
+    if not issubclass(backend, DatabaseBackend):  # the immediate backend stores nothing
+        return
+    try:
+        _forget_the_body(task_result.id)
+    except Exception:
+        logger.exception("Could not forget the body of e-mail task %s", task_result.id)
+
+
+def _forget_the_body(task_id: str) -> None:
     stored = (
-        DBTaskResult.objects.filter(pk=task_result.id, task_path=SEND_EMAIL_TASK)
+        DBTaskResult.objects.filter(pk=task_id, task_path=SEND_EMAIL_TASK)
         .only("args_kwargs")
         .first()
     )
-    if stored is None:  # another task, or a backend that stores nothing
+    if stored is None:  # another task
         return
     arguments = stored.args_kwargs
     if len(arguments.get("args", [])) > 2:

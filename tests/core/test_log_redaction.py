@@ -42,6 +42,11 @@ from tests.core import test_production_serving as serving
         ("X-Api-Key: k3y.s3cret", "X-Api-Key: [redacted]"),
         ("Not Found: /ads/12/", "Not Found: /ads/12/"),
         ("/ads/?q=Dupont&encode=1", "/ads/?q=Dupont&encode=1"),
+        # The worker's task lines keep their state: it is no OpenID Connect state.
+        (
+            "Task id=J2X6 path=mesads.users.notifications.send_email state=FAILED",
+            "Task id=J2X6 path=mesads.users.notifications.send_email state=FAILED",
+        ),
     ],
 )
 def test_redact_masks_secrets_and_nothing_else(logged, expected):

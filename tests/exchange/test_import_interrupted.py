@@ -228,6 +228,6 @@ def test_kill_9_of_the_worker_while_it_writes(client, settings, tmp_path, nimes,
     )
     assert killed.status == "FAILED"
     assert killed.exception_class_path == "mesads.core.workers.TaskInterrupted"
-    assert rerun.status == "SUCCESSFUL"
+    assert rerun.status == "SUCCESSFUL", (rerun.exception_class_path, rerun.traceback)
     assert ADS.objects.filter(authority=nimes).count() == ROWS
     assert "Import terminé" in _page(client, job)
