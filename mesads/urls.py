@@ -24,6 +24,7 @@ urlpatterns = [
     path("relances/", include("mesads.reminders.urls", namespace="reminders")),
     path("", include("mesads.waitinglists.urls", namespace="waitinglists")),
     path("deploiement/", include("mesads.deployment.urls", namespace="deployment")),
+    path("taxis-relais/", include("mesads.relais.urls", namespace="relais")),
     path("chiffres-cles/", include("mesads.stats.urls", namespace="stats")),
     path("admin/", admin.site.urls),
 ]
