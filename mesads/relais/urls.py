@@ -1,4 +1,4 @@
-from django.urls import path, re_path
+from django.urls import path
 
 from .views import owners, prefecture, public, signup, uses, vehicles
 
@@ -52,10 +52,15 @@ urlpatterns = [
     # Prefectures and national staff.
     path("prefecture/", prefecture.prefecture_index, name="prefecture_index"),
     path("prefecture/<str:code>/", prefecture.prefecture_register, name="prefecture_register"),
-    re_path(
-        r"^prefecture/(?P<code>[0-9AB]{2,3})/export\.(?P<extension>csv|xlsx)$",
-        prefecture.prefecture_export,
-        name="prefecture_export",
+    path(
+        "prefecture/<str:code>/taxis-relais.csv",
+        prefecture.prefecture_export_csv,
+        name="prefecture_export_csv",
+    ),
+    path(
+        "prefecture/<str:code>/taxis-relais.xlsx",
+        prefecture.prefecture_export_xlsx,
+        name="prefecture_export_xlsx",
     ),
     path(
         "prefecture/<str:code>/exigences/",

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -35,7 +35,7 @@ def prefecture_index(request):
         )
     )
     if not departements.exists():
-        return render(request, "relais/prefecture_none.html", status=403)
+        raise Http404("Réservé aux agents de préfecture et à l’équipe nationale.")
     return render(request, "relais/prefecture_index.html", {"departements": departements})
 
 
@@ -68,7 +68,16 @@ def prefecture_register(request, code: str):
 
 
 @login_required
-def prefecture_export(request, code: str, extension: str):
+def prefecture_export_csv(request, code: str):
+    return _export(request, code, "csv")
+
+
+@login_required
+def prefecture_export_xlsx(request, code: str):
+    return _export(request, code, "xlsx")
+
+
+def _export(request, code: str, extension: str):
     departement = get_departement_for_prefecture(request.user, code)
     vehicles = Vehicle.objects.filter(departement=departement)
     filename = f"taxis-relais-{departement.code}-{timezone.localdate():%Y-%m-%d}.{extension}"
