@@ -3,6 +3,7 @@ from django.contrib.auth import password_validation
 from django.db.models import Q
 from dsfr.forms import DsfrBaseForm
 
+from mesads.ads import validators
 from mesads.ads.forms import DateInput, FlatDsfrForm
 from mesads.ads.models import ADS
 from mesads.geo.models import Commune, Departement
@@ -55,6 +56,20 @@ class OwnerForm(FlatDsfrForm, forms.ModelForm):
     class Meta:
         model = Owner
         fields = ["name", "siret", "address", "phone", "email"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Spaces, dots and dashes are welcome in what people type: the model keeps digits.
+        for name in ("siret", "phone"):
+            self.fields[name].max_length = None
+            self.fields[name].validators = []
+            self.fields[name].widget.attrs.pop("maxlength", None)
+
+    def clean_siret(self) -> str:
+        return validators.normalize_siret(self.cleaned_data["siret"])
+
+    def clean_phone(self) -> str:
+        return validators.normalize_phone(self.cleaned_data["phone"])
 
 
 class InvitationForm(DsfrBaseForm):
