@@ -18,6 +18,7 @@ urlpatterns = [
     path("prefecture/", include("mesads.ads.urls_prefecture", namespace="prefecture")),
     path("exports/", include("mesads.exchange.urls", namespace="exchange")),
     path("imports/", include("mesads.exchange.import_urls")),
+    path("api/v1/relais/", include("mesads.relais.api_urls", namespace="relais_api")),
     path("api/v1/", include("mesads.api.urls", namespace="api")),
     path("donnees-ouvertes/", include("mesads.opendata.urls", namespace="opendata")),
     path("vie-des-ads/", include("mesads.lifecycle.urls", namespace="lifecycle")),
