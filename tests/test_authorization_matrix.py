@@ -207,6 +207,8 @@ EXPECTED = {
     "relais:public_index": ("get", EVERYONE),
     "relais:public_register": ("get", EVERYONE),
     "relais:public_csv": ("get", EVERYONE),
+    "relais:open_data": ("get", EVERYONE),
+    "relais:open_data_schema": ("get", EVERYONE),
     "relais:signup": ("get", _rule(302, anonymous=200)),
     "relais:signup_sent": ("get", EVERYONE),
     "relais:signup_confirm": ("get", {persona: 400 for persona in PERSONAS}),  # invalid link

@@ -6,7 +6,9 @@ and the query count does not grow with the rows. Text is escaped against formula
 
 import csv
 import io
+import json
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import IO
 
 from django.db.models import QuerySet
@@ -90,3 +92,44 @@ def write_xlsx(
     columns = list(columns)
     with xlsx.Workbook(output, ["Taxis relais"]) as workbook:
         return workbook.write_sheet([h for h, _ in columns], _rows(vehicles, columns, str))
+
+
+# --- open data --------------------------------------------------------------------------
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "taxis-relais.json"
+OPEN_DATA_FIELDS = [
+    "number",
+    "departement__code",
+    "plate",
+    "make",
+    "model",
+    "engine",
+    "seats",
+    "wheelchair_accessible",
+    "commune__insee_code",
+    "owner__name",
+    "owner__phone",
+    "owner__email",
+]
+
+
+def open_data_csv(vehicles: QuerySet) -> Iterator[bytes]:
+    """The national open-data file (``schemas/taxis-relais.json``): values as stored, for
+    programs (engine codes, true/false), comma-separated UTF-8 without byte order mark."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(field["name"] for field in json.loads(SCHEMA_PATH.read_text())["fields"])
+    rows = (
+        vehicles.order_by("departement__code", "sequence")
+        .values_list(*OPEN_DATA_FIELDS)
+        .iterator(chunk_size=2000)
+    )
+    for count, row in enumerate(rows, 1):
+        row = list(row)
+        row[7] = "true" if row[7] else "false"
+        writer.writerow(row)
+        if count % 1000 == 0:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()

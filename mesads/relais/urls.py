@@ -9,6 +9,12 @@ urlpatterns = [
     path("", public.public_index, name="public_index"),
     path("departement/<str:code>/", public.public_register, name="public_register"),
     path("departement/<str:code>/taxis-relais.csv", public.public_csv, name="public_csv"),
+    path("donnees-ouvertes/taxis-relais.csv", public.open_data, name="open_data"),
+    path(
+        "donnees-ouvertes/taxis-relais.schema.json",
+        public.open_data_schema,
+        name="open_data_schema",
+    ),
     # Owners: sign-up, company, members, vehicles.
     path("inscription/", signup.signup, name="signup"),
     path("inscription/envoyee/", signup.signup_sent, name="signup_sent"),

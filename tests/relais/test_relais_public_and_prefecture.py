@@ -200,3 +200,29 @@ def test_use_on_the_ads_page_and_at_a_roadside_check(
     assert (
         client.get(reverse("relais:control"), {"immatriculation": "AB-123-CD"}).status_code == 403
     )
+
+
+def test_open_data_validates_against_its_table_schema(client, register, tmp_path):
+    import json
+
+    import frictionless
+
+    schema = json.loads(b"".join(client.get(reverse("relais:open_data_schema")).streaming_content))
+    content = b"".join(client.get(reverse("relais:open_data")).streaming_content)
+    (tmp_path / "taxis-relais.csv").write_bytes(content)
+    report = frictionless.Resource(
+        path="taxis-relais.csv",
+        basepath=str(tmp_path),
+        format="csv",
+        encoding="utf-8",
+        schema=frictionless.Schema.from_descriptor(schema),
+    ).validate()
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
+    text = content.decode()
+    assert text.splitlines()[1] == (
+        "30-01,30,AB-123-CD,Toyota,Corolla,hybride,4,false,30189,Taxis A,0466000000,"
+        "contact@taxis-a.fr"
+    )
+    assert "EF-456-GH" not in text  # suspended
+    for value in PERSONAL:
+        assert value not in text

@@ -1,13 +1,13 @@
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import StreamingHttpResponse
+from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.http import urlencode
 
 from mesads.exchange.export import CSV_CONTENT_TYPE
 from mesads.geo.models import Departement
 
-from ..export import stream_csv
+from ..export import SCHEMA_PATH, open_data_csv, stream_csv
 from ..models import Requirements, Vehicle
 
 PAGE_SIZE = 50
@@ -68,3 +68,16 @@ def public_csv(request, code: str):
     response = StreamingHttpResponse(stream_csv(vehicles), content_type=CSV_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="taxis-relais-{departement.code}.csv"'
     return response
+
+
+def open_data(request):
+    """The national open-data file: every active relay vehicle (public register)."""
+    response = StreamingHttpResponse(
+        open_data_csv(Vehicle.objects.public()), content_type=CSV_CONTENT_TYPE
+    )
+    response["Content-Disposition"] = 'attachment; filename="taxis-relais.csv"'
+    return response
+
+
+def open_data_schema(request):
+    return FileResponse(SCHEMA_PATH.open("rb"), content_type="application/json")
