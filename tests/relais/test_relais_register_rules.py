@@ -174,3 +174,14 @@ def test_two_numbers_allocated_at_once_differ(gard, nimes):
         thread.join(timeout=30)
     assert not errors
     assert sorted(numbers) == ["30-01", "30-02"]
+
+
+def test_demo_owner_and_vehicles(db, gard, nimes, ales, complete_ads):
+    from mesads.relais.demo import load_demo_relais
+
+    load_demo_relais("demo-mesads-2026")
+    user = load_demo_relais("demo-mesads-2026")  # idempotent
+    assert user.check_password("demo-mesads-2026")
+    numbers = sorted(Vehicle.objects.values_list("number", flat=True))
+    assert numbers == ["30-01", "30-02", "30-03"]
+    assert Use.objects.filter(ads=complete_ads).count() == 1
