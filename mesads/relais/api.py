@@ -30,6 +30,11 @@ from mesads.api.views.base import (
 
 from .models import Use, Vehicle
 
+# Plain strings in the schema, their values listed: an enum named « statut » would collide
+# with the ADS's in the generated component names.
+STATUS_HELP = "« actif » (inscrit) ou « suspendu » (par la préfecture)."
+ENGINE_HELP = "Une de : " + ", ".join(Vehicle.Engine.values) + "."
+
 
 def can_see_uses(caller) -> bool:
     return "vehicle_plate" in profiles.PROFILE_GROUPS[caller.profile]
@@ -48,10 +53,10 @@ RELAY_VEHICLE_FIELDS = {
     "numero": serializers.CharField(help_text="Numéro DD-NN, unique et définitif."),
     "departement": serializers.CharField(),
     "immatriculation": serializers.CharField(),
-    "statut": serializers.ChoiceField(choices=Vehicle.Status.values),
+    "statut": serializers.CharField(help_text=STATUS_HELP),
     "marque": serializers.CharField(),
     "modele": serializers.CharField(),
-    "motorisation": serializers.ChoiceField(choices=Vehicle.Engine.values),
+    "motorisation": serializers.CharField(help_text=ENGINE_HELP),
     "places": serializers.IntegerField(),
     "fauteuil_roulant": serializers.BooleanField(),
     "commune": serializers.CharField(help_text="Code INSEE de la commune où il est garé."),
@@ -113,7 +118,7 @@ VerificationResult = inline_serializer(
         "inscrit": serializers.BooleanField(help_text="Un taxi relais inscrit porte cette plaque."),
         "numero": serializers.CharField(required=False),
         "departement": serializers.CharField(required=False),
-        "statut": serializers.ChoiceField(choices=Vehicle.Status.values, required=False),
+        "statut": serializers.CharField(required=False, help_text=STATUS_HELP),
         "ads_remplacee": inline_serializer(
             "ADSRemplacee",
             REPLACED_ADS_FIELDS,
