@@ -230,6 +230,9 @@ EXPECTED = {
     "relais:prefecture_export_csv": ("get", PREFECTURE),
     "relais:prefecture_export_xlsx": ("get", PREFECTURE),
     "relais:prefecture_requirements": ("get", PREFECTURE),
+    "relais:prefecture_import": ("get", PREFECTURE),
+    # Posted without a preview: sent back to the upload page.
+    "relais:prefecture_import_confirm": ("post", PREFECTURE_POST),
     "relais:prefecture_vehicle": ("get", PREFECTURE),
     # Posted without a reason: refused (400) to those who may act.
     "relais:prefecture_suspend": ("post", _rule(404, agent=400, staff=400)),

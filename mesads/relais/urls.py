@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import owners, prefecture, public, signup, uses, vehicles
+from .views import imports, owners, prefecture, public, signup, uses, vehicles
 
 app_name = "relais"
 
@@ -72,6 +72,12 @@ urlpatterns = [
         "prefecture/<str:code>/exigences/",
         prefecture.prefecture_requirements,
         name="prefecture_requirements",
+    ),
+    path("prefecture/<str:code>/import/", imports.prefecture_import, name="prefecture_import"),
+    path(
+        "prefecture/<str:code>/import/confirmer/",
+        imports.prefecture_import_confirm,
+        name="prefecture_import_confirm",
     ),
     path(
         "prefecture/vehicules/<int:vehicle_id>/",
