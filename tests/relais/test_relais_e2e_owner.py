@@ -5,6 +5,7 @@ import io
 import re
 
 import pytest
+from django.urls import reverse
 from pypdf import PdfReader
 
 from tests.browser import needs_chromium
@@ -60,3 +61,47 @@ def test_owner_journey(page, gard, nimes, mailoutbox):
     # The public register lists it with the company's contact.
     page.goto("/taxis-relais/departement/30/")
     assert "GH-321-JK" in page.content() and "contact@loueur.example" in page.content()
+
+
+def test_relay_pages_have_no_serious_accessibility_violation(
+    page, owner_a, vehicle_a, prefecture_agent, live_server
+):
+    from tests.test_e2e_accessibility import audit
+
+    public = [
+        reverse("relais:public_index"),
+        reverse("relais:public_register", args=["30"]),
+        reverse("relais:signup"),
+    ]
+    found = audit(page, public)
+    user, owner = owner_a
+    for person, urls in (
+        (
+            user,
+            [
+                reverse("relais:space"),
+                reverse("relais:owner", args=[owner.pk]),
+                reverse("relais:vehicle_create", args=[owner.pk]),
+                reverse("relais:vehicle", args=[vehicle_a.pk]),
+                reverse("relais:use_create", args=[vehicle_a.pk]),
+            ],
+        ),
+        (
+            prefecture_agent,
+            [
+                reverse("relais:prefecture_register", args=["30"]),
+                reverse("relais:prefecture_vehicle", args=[vehicle_a.pk]),
+                reverse("relais:prefecture_import", args=["30"]),
+                reverse("relais:control") + "?immatriculation=AB-123-CD",
+            ],
+        ),
+    ):
+        page.context.clear_cookies()
+        page.goto(reverse("login"))
+        page.get_by_role("textbox", name="Adresse électronique").fill(person.email)
+        page.get_by_label("Mot de passe", exact=True).fill("mot-de-passe-de-test")
+        page.get_by_role("button", name="Se connecter").click()
+        page.wait_for_url(lambda url: "/compte/connexion/" not in url)
+        found += audit(page, urls)
+        assert "/compte/connexion/" not in page.url  # the pages were seen logged in
+    assert found == []
