@@ -52,6 +52,14 @@ class SignupForm(DsfrBaseForm):
         return cleaned
 
 
+class ConfirmForm(DsfrBaseForm):
+    password = forms.CharField(
+        label="Mot de passe choisi à l’inscription",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
 class OwnerForm(FlatDsfrForm, forms.ModelForm):
     class Meta:
         model = Owner

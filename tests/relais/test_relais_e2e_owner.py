@@ -27,6 +27,8 @@ def test_owner_journey(page, gard, nimes, mailoutbox):
     [mail] = mailoutbox
     link = re.search(r"https?://\S+/taxis-relais/inscription/confirmer/\S+/", mail.body).group(0)
     page.goto(re.sub(r"^https?://[^/]+", "", link))
+    page.locator("#id_password").fill("un-mot-de-passe-solide")
+    page.get_by_role("button", name="Activer mon compte").click()
     page.get_by_role("heading", name="Mon espace propriétaire de taxis relais").wait_for()
     assert "Votre adresse est confirmée" in page.content()
 

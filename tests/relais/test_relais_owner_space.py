@@ -42,7 +42,13 @@ def test_signup_confirmed_by_email(client, gard, nimes, on_commit, mailoutbox):
     assert not user.is_active  # nothing until the address is confirmed
     [mail] = mailoutbox
     link = re.search(r"https?://\S+/taxis-relais/inscription/confirmer/\S+/", mail.body).group(0)
-    response = client.get(link)
+    assert "Activer votre compte" in client.get(link).content.decode()
+    user.refresh_from_db()
+    assert not user.is_active  # opening the link is not enough
+    # The link proves the mailbox, the password the person who chose it.
+    response = client.post(link, {"password": "pas-le-bon-mot-de-passe"})
+    assert "Ce n’est pas le mot de passe choisi" in response.content.decode()
+    response = client.post(link, {"password": "un-mot-de-passe-solide"})
     assert response.status_code == 302 and response.url == reverse("relais:space")
     user.refresh_from_db()
     assert user.is_active
