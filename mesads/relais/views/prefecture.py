@@ -3,6 +3,7 @@ import io
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -142,8 +143,9 @@ def _tell_owner(request, vehicle: Vehicle, action: str, reason: str) -> None:
         },
     )
     subject = f"[Mes ADS] Taxi relais n° {vehicle.number} : {action}"
+    # Once the decision is committed: a rolled-back request tells nobody.
     for email in vehicle.owner.memberships.values_list("user__email", flat=True):
-        queue_email(email, subject, body)
+        transaction.on_commit(lambda email=email: queue_email(email, subject, body))
 
 
 def _change_status(request, vehicle_id: int, status: str, action: str):
