@@ -153,6 +153,7 @@ EXPECTED = {
     "api:authorities": ("get", API_KEY_ONLY),
     "relais_api:verification": ("get", API_KEY_ONLY),
     "relais_api:list": ("get", API_KEY_ONLY),
+    "relais_api:changes": ("get", API_KEY_ONLY),
     # Open data (mesads.opendata): public, no login.
     "opendata:index": ("get", EVERYONE),
     "opendata:download": ("get", EVERYONE),

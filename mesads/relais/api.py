@@ -18,6 +18,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from mesads.ads.validators import normalize_plate
+from mesads.api import changes as api_changes
 from mesads.api import profiles, queries
 from mesads.api.views.base import (
     DEPARTEMENT_CODE,
@@ -27,8 +28,10 @@ from mesads.api.views.base import (
     MomentField,
     PageParams,
 )
+from mesads.api.views.changes import ChangesParams
 
-from .models import Use, Vehicle
+from . import changes as relay_changes
+from .models import Use, Vehicle, VehicleChange
 
 # Plain strings in the schema, their values listed: an enum named « statut » would collide
 # with the ADS's in the generated component names.
@@ -245,5 +248,82 @@ class RelaisListView(KeyedView):
                 "resultats": [vehicle_data(vehicle) for vehicle in rows],
                 "curseur_suivant": next_cursor,
                 "suivant": next_url,
+            }
+        )
+
+
+RelayChangesPage = inline_serializer(
+    "PageChangementsTaxisRelais",
+    {
+        "resultats": inline_serializer(
+            "ChangementTaxiRelais",
+            {
+                "position": serializers.CharField(help_text="Curseur opaque de ce changement."),
+                "numero": serializers.CharField(),
+                "evenement": serializers.CharField(
+                    help_text="« creation », « modification » ou « retrait » (retrait par le "
+                    "propriétaire ou radiation par la préfecture)."
+                ),
+                "vehicule": inline_serializer(
+                    "TaxiRelaisChange",
+                    RELAY_VEHICLE_FIELDS,
+                    allow_null=True,
+                    help_text="Le véhicule tel qu’il est maintenant ; null : il n’est plus au "
+                    "registre (ou plus dans le périmètre de la clé) : le retirer de la copie.",
+                ),
+            },
+            many=True,
+        ),
+        "curseur": serializers.CharField(help_text="À passer tel quel en « depuis »."),
+        "suite": serializers.BooleanField(),
+    },
+)
+
+
+class RelaisChangesView(KeyedView):
+    @extend_schema(
+        operation_id="lister_changements_taxis_relais",
+        summary="Suivre les changements du registre des taxis relais",
+        description="Chaque inscription, modification, suspension, retrait ou radiation d’un "
+        "taxi relais, dans l’ordre, à partir d’un curseur opaque (0 : depuis le début). Une "
+        "position servie ne sera jamais dépassée par un changement validé plus tard.",
+        parameters=[ChangesParams],
+        responses={200: RelayChangesPage, **ERRORS},
+        tags=["Taxis relais"],
+    )
+    def get(self, request):
+        params = self.params(ChangesParams)
+        caller = request.auth
+        relay_changes.stamp()
+        queryset = VehicleChange.objects.filter(position__gt=params["depuis"]).order_by("position")
+        if not caller.is_national:
+            queryset = queryset.filter(departement_id__in=sorted(caller.departement_ids))
+        size = params["taille"]
+        rows = list(queryset.only("vehicle_id", "kind", "position")[: size + 1])
+        more, rows = len(rows) > size, rows[:size]
+        last = {row.vehicle_id: row for row in rows}
+        vehicles = Vehicle.objects.filter(pk__in=sorted(last)).select_related(
+            "departement", "commune", "owner"
+        )
+        found = {vehicle.pk: vehicle for vehicle in vehicles}
+        entries = [
+            {
+                "position": api_changes.encode_position(row.position),
+                "numero": found[row.vehicle_id].number,
+                "evenement": row.kind,
+                "vehicule": vehicle_data(found[row.vehicle_id])
+                if found[row.vehicle_id].is_live
+                else None,
+            }
+            for row in sorted(last.values(), key=lambda row: row.position)
+            if row.vehicle_id in found
+        ]
+        return Response(
+            {
+                "resultats": entries,
+                "curseur": api_changes.encode_position(rows[-1].position)
+                if rows
+                else request.query_params.get("depuis", api_changes.START),
+                "suite": more,
             }
         )

@@ -31,7 +31,8 @@ from mesads.exchange.parsing import (
 )
 from mesads.geo.models import Commune, Departement
 
-from .models import NumberCounter, Owner, Vehicle
+from . import changes
+from .models import NumberCounter, Owner, Vehicle, VehicleChange
 from .services import allocate_number
 
 # key: (header, required)
@@ -263,4 +264,5 @@ def write(rows: list[dict[str, Any]], departement: Departement, user) -> int:
             else:
                 vehicle.sequence, vehicle.number = allocate_number(departement)
             vehicle.save()
+        changes.record([vehicle for _, vehicle, _ in built], VehicleChange.Kind.CREATION)
     return len(built)

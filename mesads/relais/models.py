@@ -386,3 +386,38 @@ class Use(models.Model):
     def is_current(self, today: datetime.date | None = None) -> bool:
         today = today or timezone.localdate()
         return self.start <= today <= self.end
+
+
+class VehicleChange(models.Model):
+    """One write to a relay vehicle as the API's change feed of relay taxis serves it.
+
+    Written by ``services`` in the writing transaction; its ``position`` is given after
+    commit, in commit order, by ``changes.stamp`` (the technique of the ADS feed,
+    ``mesads.api.changes``): a position once served is never passed by a change committed
+    later."""
+
+    class Kind(models.TextChoices):
+        CREATION = "creation", "Inscription"
+        MODIFICATION = "modification", "Modification"
+        WITHDRAWAL = "retrait", "Retrait ou radiation"
+
+    # Plain ids: a change outlives nothing, but reads no join.
+    vehicle_id = models.BigIntegerField()
+    departement_id = models.BigIntegerField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    position = models.BigIntegerField(null=True, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "changement du registre des taxis relais (API)"
+        indexes = [
+            models.Index(
+                fields=["id"],
+                condition=Q(position__isnull=True),
+                name="relais_change_pending_idx",
+            ),
+            models.Index(fields=["departement_id", "position"], name="relais_change_dept_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.vehicle_id} ({self.position})"

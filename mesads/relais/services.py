@@ -7,7 +7,17 @@ from django.utils import timezone
 
 from mesads.geo.models import Departement
 
-from .models import Invitation, Membership, NumberCounter, Owner, Requirements, Use, Vehicle
+from . import changes
+from .models import (
+    Invitation,
+    Membership,
+    NumberCounter,
+    Owner,
+    Requirements,
+    Use,
+    Vehicle,
+    VehicleChange,
+)
 
 
 def departement_prefix(departement: Departement) -> str:
@@ -49,6 +59,8 @@ def update_owner(owner: Owner, user) -> Owner:
     with transaction.atomic(), reversion.create_revision():
         _revision(user, "Modification du propriétaire")
         owner.save()
+        # The owner's name and contact are part of each of its vehicles in the API.
+        changes.record(list(owner.vehicles.live()), VehicleChange.Kind.MODIFICATION)
     return owner
 
 
@@ -59,6 +71,7 @@ def register_vehicle(vehicle: Vehicle, user) -> Vehicle:
         vehicle.sequence, vehicle.number = allocate_number(vehicle.departement)
         vehicle.status = Vehicle.Status.ACTIVE
         vehicle.save()
+        changes.record([vehicle], VehicleChange.Kind.CREATION)
     return vehicle
 
 
@@ -66,6 +79,7 @@ def update_vehicle(vehicle: Vehicle, user) -> Vehicle:
     with transaction.atomic(), reversion.create_revision():
         _revision(user, "Modification")
         vehicle.save()
+        changes.record([vehicle], VehicleChange.Kind.MODIFICATION)
     return vehicle
 
 
@@ -76,6 +90,10 @@ def set_status(vehicle: Vehicle, user, status: str, reason: str, comment: str) -
         vehicle.status_reason = reason
         vehicle.status_changed_at = timezone.now()
         vehicle.save(update_fields=["status", "status_reason", "status_changed_at", "updated_at"])
+        changes.record(
+            [vehicle],
+            VehicleChange.Kind.MODIFICATION if vehicle.is_live else VehicleChange.Kind.WITHDRAWAL,
+        )
     return vehicle
 
 

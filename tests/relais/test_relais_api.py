@@ -88,3 +88,35 @@ def test_list_pages_and_no_key(client, make_key, vehicle_a, vehicle_b, vehicle_h
     assert [v["numero"] for v in second.json()["resultats"]] == ["34-01"]
     assert client.get(reverse("relais_api:list")).status_code == 401
     assert _get(client, "relais_api:list", key, inconnu="1").status_code == 400
+
+
+def test_change_feed_follows_registrations_changes_and_withdrawals(
+    client, make_key, owner_a, vehicle_a, vehicle_herault, herault
+):
+    user, owner = owner_a
+    key = make_key(Profile.LE_TAXI)
+    first = _get(client, "relais_api:changes", key).json()
+    assert [(e["numero"], e["evenement"]) for e in first["resultats"]] == [
+        ("30-01", "creation"),
+        ("34-01", "creation"),
+    ]
+    assert first["resultats"][0]["vehicule"]["immatriculation"] == "AB-123-CD"
+    # Nothing new: the same cursor comes back, empty.
+    again = _get(client, "relais_api:changes", key, depuis=first["curseur"]).json()
+    assert again["resultats"] == [] and again["curseur"] == first["curseur"]
+    services.withdraw_vehicle(vehicle_a, user, "vendu")
+    page = _get(client, "relais_api:changes", key, depuis=first["curseur"]).json()
+    assert page["resultats"] == [
+        {
+            "position": page["resultats"][0]["position"],
+            "numero": "30-01",
+            "evenement": "retrait",
+            "vehicule": None,
+        }
+    ]
+    # A key of the Hérault sees only the Hérault's changes.
+    scoped = make_key(Profile.LE_TAXI, herault)
+    assert [
+        e["numero"] for e in _get(client, "relais_api:changes", scoped).json()["resultats"]
+    ] == ["34-01"]
+    assert _get(client, "relais_api:changes", key, depuis="nimporte").status_code == 400
