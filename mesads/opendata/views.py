@@ -18,6 +18,7 @@ from django.views.decorators.http import require_safe
 from .datasets import BY_SLUG, DATASETS, schema_path
 from .models import Publication
 from .publication import CONTENT_TYPE, human_size, open_stream
+from .registry import served_datasets
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,11 @@ def index(request: HttpRequest) -> HttpResponse:
                 "size": human_size(publication.size) if publication else "",
             }
         )
-    return render(request, "opendata/index.html", {"datasets": datasets})
+    return render(
+        request,
+        "opendata/index.html",
+        {"datasets": datasets, "served_datasets": served_datasets()},
+    )
 
 
 def _dataset(slug: str):

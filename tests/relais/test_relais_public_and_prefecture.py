@@ -226,3 +226,9 @@ def test_open_data_validates_against_its_table_schema(client, register, tmp_path
     assert "EF-456-GH" not in text  # suspended
     for value in PERSONAL:
         assert value not in text
+
+
+def test_open_data_page_lists_the_relay_register(client, db):
+    page = client.get(reverse("opendata:index")).content.decode()
+    assert "Registre des taxis relais" in page
+    assert reverse("relais:open_data") in page and reverse("relais:open_data_schema") in page
