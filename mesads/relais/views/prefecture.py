@@ -2,7 +2,6 @@ import io
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse, StreamingHttpResponse
@@ -14,6 +13,7 @@ from django.views.decorators.http import require_POST
 from reversion.models import Version
 
 from mesads.core.http import site_url
+from mesads.core.pagination import Paginator
 from mesads.exchange.export import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 from mesads.users.notifications import queue_email
 

@@ -1,9 +1,9 @@
-from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.http import urlencode
 
+from mesads.core.pagination import Paginator
 from mesads.exchange.export import CSV_CONTENT_TYPE
 from mesads.geo.models import Departement
 
