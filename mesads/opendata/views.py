@@ -15,10 +15,11 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
+from mesads.core.datasets import served_datasets
+
 from .datasets import BY_SLUG, DATASETS, schema_path
 from .models import Publication
 from .publication import CONTENT_TYPE, human_size, open_stream
-from .registry import served_datasets
 
 logger = logging.getLogger(__name__)
 

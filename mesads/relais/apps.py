@@ -4,8 +4,8 @@ from django.apps import AppConfig
 class RelaisConfig(AppConfig):
     """The register of relay taxis (taxis relais, arrêté du 28 juillet 2023): a feature
     app above the ADS register. It plugs into the ADS page through the register's panel
-    hook (``mesads.ads.panels``) and into the open-data page through its registry
-    (``mesads.opendata.registry``), never the other way round."""
+    hook (``mesads.ads.panels``) and into the open-data page through the registry of
+    served datasets (``mesads.core.datasets``), never the other way round."""
 
     name = "mesads.relais"
     label = "relais"
@@ -18,7 +18,7 @@ class RelaisConfig(AppConfig):
 
         panels.register_ads_panel(ads_panel)
 
-        from mesads.opendata.registry import ServedDataset, register_served_dataset
+        from mesads.core.datasets import ServedDataset, register_served_dataset
 
         register_served_dataset(
             ServedDataset(

@@ -1,5 +1,6 @@
-"""Datasets that feature apps serve themselves, listed on the open-data page without this
-app importing them: a feature registers, in its ``AppConfig.ready()``, a title, a
+"""Datasets that feature apps serve themselves, listed on the open-data page
+(``mesads.opendata``) without the features importing each other (they are siblings in the
+house's layers): a feature registers here, in its ``AppConfig.ready()``, a title, a
 description and the URL names of its file and of its Table Schema."""
 
 from dataclasses import dataclass
