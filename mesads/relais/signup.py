@@ -19,7 +19,8 @@ from django.utils.http import urlsafe_base64_encode
 
 from mesads.core.http import site_url
 from mesads.users.models import User
-from mesads.users.notifications import queue_email
+
+from .mail import send_after_commit
 
 
 class ConfirmationTokenGenerator(PasswordResetTokenGenerator):
@@ -65,9 +66,7 @@ def sign_up(request, email: str, password: str) -> None:
                 "reset_url": site_url(request) + reverse("password_reset"),
             },
         )
-        transaction.on_commit(
-            lambda: queue_email(email, "[Mes ADS] Vous avez déjà un compte", body)
-        )
+        send_after_commit(email, "[Mes ADS] Vous avez déjà un compte", body)
         return
     with transaction.atomic():
         if existing is None:
@@ -84,6 +83,4 @@ def sign_up(request, email: str, password: str) -> None:
             "relais/emails/signup_confirm.txt",
             {"link": link, "hours": settings.PASSWORD_RESET_TIMEOUT // 3600},
         )
-        transaction.on_commit(
-            lambda: queue_email(email, "[Mes ADS] Confirmez votre adresse électronique", body)
-        )
+        send_after_commit(email, "[Mes ADS] Confirmez votre adresse électronique", body)

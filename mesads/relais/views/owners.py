@@ -7,11 +7,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from mesads.core.http import site_url
-from mesads.users.notifications import queue_email
 
 from .. import services
 from ..access import get_invitation_for_user, get_owner_for_member
 from ..forms import InvitationForm, OwnerForm
+from ..mail import send_after_commit
 from ..models import Invitation, Owner, Vehicle
 
 
@@ -82,10 +82,8 @@ def owner_invite(request, owner_id: int):
                     "space_url": site_url(request) + reverse("relais:space"),
                 },
             )
-            transaction.on_commit(
-                lambda: queue_email(
-                    email, f"[Mes ADS] Invitation à gérer les taxis relais de {owner.name}", body
-                )
+            send_after_commit(
+                email, f"[Mes ADS] Invitation à gérer les taxis relais de {owner.name}", body
             )
         messages.success(request, f"Une invitation a été envoyée à {email}.")
         return redirect("relais:owner", owner.pk)

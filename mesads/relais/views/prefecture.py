@@ -2,7 +2,6 @@ import io
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -15,7 +14,6 @@ from reversion.models import Version
 from mesads.core.http import site_url
 from mesads.core.pagination import Paginator
 from mesads.exchange.export import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
-from mesads.users.notifications import queue_email
 
 from .. import services
 from ..access import (
@@ -25,6 +23,7 @@ from ..access import (
 )
 from ..export import PREFECTURE_COLUMNS, stream_csv, write_xlsx
 from ..forms import RequirementsForm, StatusForm
+from ..mail import send_after_commit
 from ..models import Requirements, Vehicle
 
 
@@ -145,7 +144,7 @@ def _tell_owner(request, vehicle: Vehicle, action: str, reason: str) -> None:
     subject = f"[Mes ADS] Taxi relais n° {vehicle.number} : {action}"
     # Once the decision is committed: a rolled-back request tells nobody.
     for email in vehicle.owner.memberships.values_list("user__email", flat=True):
-        transaction.on_commit(lambda email=email: queue_email(email, subject, body))
+        send_after_commit(email, subject, body)
 
 
 def _change_status(request, vehicle_id: int, status: str, action: str):
