@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "mesads.reminders",
     "mesads.deployment",
     "mesads.waitinglists",
+    "mesads.relais",
     # The re-use API (mesads.api): REST framework, its OpenAPI schema, self-hosted docs.
     "rest_framework",
     "drf_spectacular",
@@ -250,6 +251,11 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
 # Brute-force protection: lock a (e-mail, IP) pair after repeated failures.
+# Relay taxi owners' sign-up (mesads.relais.signup): attempts per address and per client
+# in RELAIS_SIGNUP_WINDOW seconds, counted in the shared cache.
+RELAIS_SIGNUP_LIMIT_PER_ADDRESS = env.int("RELAIS_SIGNUP_LIMIT_PER_ADDRESS", default=3)
+RELAIS_SIGNUP_LIMIT_PER_CLIENT = env.int("RELAIS_SIGNUP_LIMIT_PER_CLIENT", default=10)
+RELAIS_SIGNUP_WINDOW = env.int("RELAIS_SIGNUP_WINDOW", default=3600)
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

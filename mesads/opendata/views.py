@@ -15,6 +15,8 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
+from mesads.core.datasets import served_datasets
+
 from .datasets import BY_SLUG, DATASETS, schema_path
 from .models import Publication
 from .publication import CONTENT_TYPE, human_size, open_stream
@@ -73,7 +75,11 @@ def index(request: HttpRequest) -> HttpResponse:
                 "size": human_size(publication.size) if publication else "",
             }
         )
-    return render(request, "opendata/index.html", {"datasets": datasets})
+    return render(
+        request,
+        "opendata/index.html",
+        {"datasets": datasets, "served_datasets": served_datasets()},
+    )
 
 
 def _dataset(slug: str):

@@ -38,6 +38,9 @@ def test_the_explorer_shows_every_operation_without_a_csp_violation(live_server)
             "/api/v1/ads/verification",
             "/api/v1/changements/",
             "/api/v1/gestionnaires/",
+            "/api/v1/relais/changements/",
+            "/api/v1/relais/vehicules/",
+            "/api/v1/relais/verification",
         ]
     )
     assert not [text for text in console if "Content Security Policy" in text]

@@ -17,6 +17,11 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from mesads.ads.models import ADS, ADSDocument, AuthorityDecree, Driver
 from mesads.exchange.models import ImportJob
+from mesads.relais.models import Invitation as RelaisInvitation
+from mesads.relais.models import Membership as RelaisMembership
+from mesads.relais.models import Owner as RelaisOwner
+from mesads.relais.models import Vehicle as RelaisVehicle
+from mesads.relais.services import register_vehicle
 from mesads.reminders.models import Campaign
 from mesads.users.models import AuthorityAccess, PrefectureMembership, User
 from mesads.waitinglists.models import Application
@@ -33,6 +38,7 @@ PERSONAS = [
     "other_inspector",  # reads the Hérault
     "staff",
     "pending",  # asked for Nîmes, not accepted yet
+    "relais_owner",  # manages a relay taxi company: no role in the ADS register
 ]
 
 
@@ -56,6 +62,8 @@ PREFECTURE_POST = _rule(404, agent=302, staff=302)
 # The certification of one of Nîmes' ADS: its manager and inspector see it, may not do it.
 CERTIFY = dict(PREFECTURE, manager_a=403, inspector=403)
 STAFF_ONLY = _rule(404, staff=200)
+# A relay taxi owner's company and vehicles: its members only.
+RELAIS_OWNER = _rule(404, relais_owner=200)
 API_KEY_ONLY = {persona: 401 for persona in PERSONAS}
 
 # url name -> (method, expectations by persona)
@@ -143,6 +151,9 @@ EXPECTED = {
     "api:ads_detail": ("get", API_KEY_ONLY),
     "api:changes": ("get", API_KEY_ONLY),
     "api:authorities": ("get", API_KEY_ONLY),
+    "relais_api:verification": ("get", API_KEY_ONLY),
+    "relais_api:list": ("get", API_KEY_ONLY),
+    "relais_api:changes": ("get", API_KEY_ONLY),
     # Open data (mesads.opendata): public, no login.
     "opendata:index": ("get", EVERYONE),
     "opendata:download": ("get", EVERYONE),
@@ -191,6 +202,47 @@ EXPECTED = {
     "waitinglists:public_search": ("get", EVERYONE),
     "waitinglists:public_list": ("get", EVERYONE),
     "waitinglists:public_csv": ("get", EVERYONE),
+    # Relay taxis (mesads.relais): the public register; an owner's space, reached by its
+    # members only (anyone else: 404); the prefecture's desk for its département; the
+    # plate check for controllers (agents, inspectors, national staff).
+    "relais:public_index": ("get", EVERYONE),
+    "relais:public_register": ("get", EVERYONE),
+    "relais:public_csv": ("get", EVERYONE),
+    "relais:open_data": ("get", EVERYONE),
+    "relais:open_data_schema": ("get", EVERYONE),
+    "relais:signup": ("get", _rule(302, anonymous=200)),
+    "relais:signup_sent": ("get", EVERYONE),
+    "relais:signup_confirm": ("get", {persona: 400 for persona in PERSONAS}),  # invalid link
+    "relais:space": ("get", LOGGED_IN),
+    "relais:owner_create": ("get", LOGGED_IN),
+    "relais:owner": ("get", RELAIS_OWNER),
+    "relais:owner_edit": ("get", RELAIS_OWNER),
+    "relais:owner_invite": ("get", RELAIS_OWNER),
+    "relais:vehicle_create": ("get", RELAIS_OWNER),
+    "relais:vehicle": ("get", RELAIS_OWNER),
+    "relais:vehicle_edit": ("get", RELAIS_OWNER),
+    "relais:vehicle_withdraw": ("get", RELAIS_OWNER),
+    "relais:vehicle_receipt": ("get", RELAIS_OWNER),
+    "relais:use_create": ("get", RELAIS_OWNER),
+    # The world's invitation is addressed to Nîmes' manager.
+    "relais:invitation_accept": ("post", _rule(404, manager_a=302)),
+    "relais:prefecture_index": ("get", _rule(404, agent=200, other_agent=200, staff=200)),
+    "relais:prefecture_register": ("get", PREFECTURE),
+    "relais:prefecture_export_csv": ("get", PREFECTURE),
+    "relais:prefecture_export_xlsx": ("get", PREFECTURE),
+    "relais:prefecture_requirements": ("get", PREFECTURE),
+    "relais:prefecture_import": ("get", PREFECTURE),
+    # Posted without a preview: sent back to the upload page.
+    "relais:prefecture_import_confirm": ("post", PREFECTURE_POST),
+    "relais:prefecture_vehicle": ("get", PREFECTURE),
+    # Posted without a reason: refused (400) to those who may act.
+    "relais:prefecture_suspend": ("post", _rule(404, agent=400, staff=400)),
+    "relais:prefecture_remove": ("post", _rule(404, agent=400, staff=400)),
+    "relais:prefecture_reinstate": ("post", PREFECTURE_POST),
+    "relais:control": (
+        "get",
+        _rule(403, agent=200, other_agent=200, inspector=200, other_inspector=200, staff=200),
+    ),
 }
 # The Django admin: national staff only; everyone else is sent to its login page.
 ADMIN = {persona: ADMIN_LOGIN for persona in PERSONAS} | {"staff": 200}
@@ -271,6 +323,30 @@ def world(
         card_number="CP-30-1234",
         card_departement=gard,
     )
+    relais_user = User.objects.create_user("gerant@taxis-relais.fr", "mot-de-passe-de-test")
+    relais_owner = RelaisOwner.objects.create(
+        name="Taxis relais du Gard",
+        siret="73282932000074",
+        address="1 rue de la Gare, 30000 Nîmes",
+        phone="0466000000",
+        email="contact@taxis-relais.fr",
+    )
+    RelaisMembership.objects.create(owner=relais_owner, user=relais_user)
+    relais_vehicle = register_vehicle(
+        RelaisVehicle(
+            owner=relais_owner,
+            departement=gard,
+            commune=nimes.commune,
+            plate="AB-123-CD",
+            make="Toyota",
+            model="Corolla",
+            engine=RelaisVehicle.Engine.HYBRID,
+            first_registration_date=datetime.date(2022, 1, 1),
+            seats=4,
+        ),
+        relais_user,
+    )
+    invitation = RelaisInvitation.objects.create(owner=relais_owner, email=manager.email)
     request = AuthorityAccess.objects.get(user=pending_user, authority=nimes)
     granted = AuthorityAccess.objects.get(user=manager, authority=nimes)
     return {
@@ -284,6 +360,7 @@ def world(
             "other_inspector": other_inspector,
             "staff": staff,
             "pending": pending_user,
+            "relais_owner": relais_user,
         },
         "kwargs": {
             "authority_id": nimes.pk,
@@ -301,6 +378,9 @@ def world(
             "uidb64": "MQ",
             "token": "invalid-token",
             "kind": "attribution",
+            "owner_id": relais_owner.pk,
+            "vehicle_id": relais_vehicle.pk,
+            "invitation_id": invitation.pk,
         },
         "deleted_ads_id": deleted.pk,
         # Only a granted access can be revoked.

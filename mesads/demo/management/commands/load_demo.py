@@ -158,11 +158,17 @@ class Command(BaseCommand):
         if not ADS.objects.filter(authority=nimes, number__startswith="D-").exists():
             self._demo_register(nimes, manager)
 
+        # The relay taxis' demo owner (mesads.relais: a feature app, called from the top).
+        from mesads.relais.demo import DEMO_OWNER_EMAIL, load_demo_relais
+
+        load_demo_relais(DEMO_PASSWORD)
+
         self.stdout.write(
             self.style.SUCCESS(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD})")
         )
         for account in DEMO_ACCOUNTS:
             self.stdout.write(f"  {account.email:40} {account.role}")
+        self.stdout.write(f"  {DEMO_OWNER_EMAIL:40} propriétaire de taxis relais (Gard)")
 
     def _account(self, account: DemoAccount) -> User:
         user, _ = User.objects.get_or_create(email=account.email)
