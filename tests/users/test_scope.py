@@ -22,9 +22,11 @@ from mesads.users.scope import forget_scope, load_user, scope_for
 # 9 for a manager and for a prefecture agent (the access subqueries inside the ADS query,
 # then one query for the rights on it and one for the navigation's « is the user a
 # prefecture agent? »), 7 for national staff, whose pages never asked for any access.
-MANAGER_ADS_PAGE_QUERIES = 5
-AGENT_ADS_PAGE_QUERIES = 5
-STAFF_ADS_PAGE_QUERIES = 5
+# One of them is the relay taxis' panel (mesads.relais: the relay vehicles that replace
+# or replaced this ADS, an indexed read of relais_use by ADS).
+MANAGER_ADS_PAGE_QUERIES = 6
+AGENT_ADS_PAGE_QUERIES = 6
+STAFF_ADS_PAGE_QUERIES = 6
 
 
 def scope_queries(queries) -> list[str]:
