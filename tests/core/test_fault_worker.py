@@ -305,7 +305,8 @@ def test_a_silent_mail_server_is_tried_again_then_the_lost_reset_is_shown_to_sta
     assert len(times) == 3
     gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
     print(f"request answered in {answered_in:.3f} s; attempts {len(times)}, gaps {gaps}")
-    assert gaps[0] >= 1 + 0.5 and gaps[1] >= 1 + 1.0
+    # (A tenth of a second of slack: the server stamps the accept, the worker its timeout.)
+    assert gaps[0] >= 1 + 0.5 - 0.1 and gaps[1] >= 1 + 1.0 - 0.1
     assert (failed.recipient, failed.kind, failed.attempts) == (
         manager.email,
         FailedEmail.Kind.PASSWORD_RESET,
