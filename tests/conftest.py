@@ -188,6 +188,15 @@ def complete_ads(nimes) -> ADS:
     return ads
 
 
+@pytest.fixture(scope="session")
+def static_root(tmp_path_factory):
+    """What `make serve` does first (the hashed, compressed static files), once per test
+    process for every test that starts the production server."""
+    from tests.support.production import collect_static
+
+    return collect_static(tmp_path_factory.mktemp("static"))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _no_session_left_on_the_test_database(django_db_setup, django_db_blocker):
     """Before the test database is dropped, end the sessions that threads of the test

@@ -21,7 +21,6 @@ from django.test import Client
 
 from tests.support.production import (
     ROOT,
-    collect_static,
     database_url,
     fetch,
     free_port,
@@ -48,8 +47,7 @@ def relay():
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, relay):
-    static_root = collect_static(tmp_path_factory.mktemp("static"))
+def server(tmp_path_factory, relay, static_root):
     with gunicorn(
         static_root,
         log=tmp_path_factory.mktemp("log") / "gunicorn.log",

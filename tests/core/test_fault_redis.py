@@ -24,7 +24,7 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
 
 from mesads.api.models import APIKey
-from tests.core.test_production_serving import gunicorn, static_root  # noqa: F401 (fixture)
+from tests.core.test_production_serving import gunicorn
 from tests.support.redis_server import needs_redis_server, running_redis_server
 
 pytestmark = [
@@ -150,9 +150,9 @@ class Output:
 
 
 def test_with_redis_stopped_the_service_keeps_working_then_uses_redis_again(
-    transactional_db, request, manager, complete_ads
+    transactional_db, static_root, manager, complete_ads
 ):
-    static = request.getfixturevalue("static_root")
+    static = static_root
     hasher = PBKDF2PasswordHasher()
     manager.password = hasher.encode(PASSWORD, hasher.salt(), iterations=1000)
     manager.save()

@@ -79,8 +79,6 @@ def test_djangos_request_warning_is_masked_in_the_json_log():
 
 # --- gunicorn with the production settings ---------------------------------------------
 
-static_root = serving.static_root
-
 
 def _get(url: str, headers: dict | None = None) -> int:
     request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 (loopback)

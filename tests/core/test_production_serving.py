@@ -10,22 +10,16 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 from django.db import connection, transaction
 
-from tests.support.production import ROOT, collect_static, free_port, get, gunicorn, production_env
+from tests.support.production import ROOT, free_port, get, gunicorn, production_env
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="gunicorn serves the test database only when it can be shared (PostgreSQL; CI)",
 )
-
-
-@pytest.fixture(scope="module")
-def static_root(tmp_path_factory) -> Path:
-    return collect_static(tmp_path_factory.mktemp("static"))
 
 
 @pytest.fixture
