@@ -23,14 +23,26 @@ def _fast_tests(settings, tmp_path):
 # --- a small piece of geography: two communes of the Gard, one of the Hérault, an EPCI --
 
 
+# Each persona and place is made by a plain function, which its fixture calls: a module
+# that reads one world in every test (the authorization matrix) builds it once with them.
+
+
+def make_gard() -> Departement:
+    return Departement.objects.create(code="30", name="Gard", region_code="76")
+
+
+def make_herault() -> Departement:
+    return Departement.objects.create(code="34", name="Hérault", region_code="76")
+
+
 @pytest.fixture
 def gard(db):
-    return Departement.objects.create(code="30", name="Gard", region_code="76")
+    return make_gard()
 
 
 @pytest.fixture
 def herault(db):
-    return Departement.objects.create(code="34", name="Hérault", region_code="76")
+    return make_herault()
 
 
 def _commune_authority(code: str, name: str, departement: Departement) -> Authority:
@@ -62,19 +74,31 @@ def paris_prefecture(db) -> Authority:
     )
 
 
+def make_nimes(gard: Departement) -> Authority:
+    return _commune_authority("30189", "Nîmes", gard)
+
+
+def make_ales(gard: Departement) -> Authority:
+    return _commune_authority("30007", "Alès", gard)
+
+
+def make_montpellier(herault: Departement) -> Authority:
+    return _commune_authority("34172", "Montpellier", herault)
+
+
 @pytest.fixture
 def nimes(gard) -> Authority:
-    return _commune_authority("30189", "Nîmes", gard)
+    return make_nimes(gard)
 
 
 @pytest.fixture
 def ales(gard) -> Authority:
-    return _commune_authority("30007", "Alès", gard)
+    return make_ales(gard)
 
 
 @pytest.fixture
 def montpellier(herault) -> Authority:
-    return _commune_authority("34172", "Montpellier", herault)
+    return make_montpellier(herault)
 
 
 @pytest.fixture
@@ -97,67 +121,83 @@ def _manager(email: str, authority: Authority) -> User:
     return user
 
 
+def make_manager(nimes: Authority) -> User:
+    return _manager("gestionnaire@nimes.fr", nimes)
+
+
+def make_other_manager(ales: Authority) -> User:
+    return _manager("gestionnaire@ales.fr", ales)
+
+
 @pytest.fixture
 def manager(nimes) -> User:
     """A mairie employee who manages Nîmes."""
-    return _manager("gestionnaire@nimes.fr", nimes)
+    return make_manager(nimes)
 
 
 @pytest.fixture
 def other_manager(ales) -> User:
     """A manager of another commune (Alès), same département."""
-    return _manager("gestionnaire@ales.fr", ales)
+    return make_other_manager(ales)
 
 
-@pytest.fixture
-def pending_user(nimes) -> User:
+def make_pending_user(nimes: Authority) -> User:
     user = User.objects.create_user("demandeur@nimes.fr", "mot-de-passe-de-test")
     AuthorityAccess.objects.create(user=user, authority=nimes)
     return user
 
 
+def make_prefecture_agent(departement: Departement, email: str, **fields) -> User:
+    user = User.objects.create_user(email, "mot-de-passe-de-test", **fields)
+    PrefectureMembership.objects.create(
+        user=user, departement=departement, status=PrefectureMembership.Status.ACCEPTED
+    )
+    return user
+
+
+def make_inspector(departement: Departement, email: str) -> User:
+    user = User.objects.create_user(email, "mot-de-passe-de-test")
+    InspectorGrant.objects.create(user=user, departement=departement)
+    return user
+
+
+def make_staff() -> User:
+    return User.objects.create_user(
+        "equipe@transports.gouv.fr", "mot-de-passe-de-test", is_staff=True, first_name="Dominique"
+    )
+
+
+@pytest.fixture
+def pending_user(nimes) -> User:
+    return make_pending_user(nimes)
+
+
 @pytest.fixture
 def prefecture_agent(gard) -> User:
     """An agent of the Gard prefecture (Nîmes and Alès are in the Gard)."""
-    user = User.objects.create_user(
-        "agent@gard.gouv.fr", "mot-de-passe-de-test", first_name="Claude"
-    )
-    PrefectureMembership.objects.create(
-        user=user, departement=gard, status=PrefectureMembership.Status.ACCEPTED
-    )
-    return user
+    return make_prefecture_agent(gard, "agent@gard.gouv.fr", first_name="Claude")
 
 
 @pytest.fixture
 def other_prefecture_agent(herault) -> User:
     """An agent of another département's prefecture (Hérault)."""
-    user = User.objects.create_user("agent@herault.gouv.fr", "mot-de-passe-de-test")
-    PrefectureMembership.objects.create(
-        user=user, departement=herault, status=PrefectureMembership.Status.ACCEPTED
-    )
-    return user
+    return make_prefecture_agent(herault, "agent@herault.gouv.fr")
 
 
 @pytest.fixture
 def inspector(gard) -> User:
     """A read-only inspector (police, CPAM) of the Gard."""
-    user = User.objects.create_user("controle@police.gard.fr", "mot-de-passe-de-test")
-    InspectorGrant.objects.create(user=user, departement=gard)
-    return user
+    return make_inspector(gard, "controle@police.gard.fr")
 
 
 @pytest.fixture
 def other_inspector(herault) -> User:
-    user = User.objects.create_user("controle@police.herault.fr", "mot-de-passe-de-test")
-    InspectorGrant.objects.create(user=user, departement=herault)
-    return user
+    return make_inspector(herault, "controle@police.herault.fr")
 
 
 @pytest.fixture
 def staff(db) -> User:
-    return User.objects.create_user(
-        "equipe@transports.gouv.fr", "mot-de-passe-de-test", is_staff=True, first_name="Dominique"
-    )
+    return make_staff()
 
 
 # --- ADS --------------------------------------------------------------------------------
