@@ -27,6 +27,7 @@ from mesads.api.views.base import (
     KeyedView,
     MomentField,
     PageParams,
+    cursor_page,
 )
 from mesads.api.views.changes import ChangesParams
 
@@ -231,18 +232,7 @@ class RelaisListView(KeyedView):
             queryset = queryset.filter(departement_id=departement.pk)
         if since := params.get("modifie_depuis"):
             queryset = queryset.filter(updated_at__gte=since)
-        if after := params.get("curseur"):
-            queryset = queryset.filter(pk__gt=after)
-        size = params["taille"]
-        rows = list(queryset.order_by("pk")[: size + 1])
-        more = len(rows) > size
-        rows = rows[:size]
-        next_cursor = rows[-1].pk if more else None
-        next_url = None
-        if next_cursor is not None:
-            query = request.query_params.copy()
-            query["curseur"] = str(next_cursor)
-            next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+        rows, next_cursor, next_url = cursor_page(request, queryset, params)
         return Response(
             {
                 "resultats": [vehicle_data(vehicle) for vehicle in rows],

@@ -20,6 +20,7 @@ from .base import (
     PageParams,
     YesNoField,
     ascii_number,
+    cursor_page,
 )
 
 
@@ -232,18 +233,7 @@ class ADSListView(KeyedView):
                 queryset = queryset.filter(**{field: params[name]})
         if since := params.get("modifiee_depuis"):
             queryset = queryset.filter(updated_at__gte=since)
-        if after := params.get("curseur"):
-            queryset = queryset.filter(pk__gt=after)
-        size = params["taille"]
-        rows = list(queryset.order_by("pk")[: size + 1])
-        more = len(rows) > size
-        rows = rows[:size]
-        next_cursor = rows[-1].pk if more else None
-        next_url = None
-        if next_cursor is not None:
-            query = request.query_params.copy()
-            query["curseur"] = str(next_cursor)
-            next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+        rows, next_cursor, next_url = cursor_page(request, queryset, params)
         return Response(
             {
                 "resultats": [ads_data(ads, caller) for ads in rows],

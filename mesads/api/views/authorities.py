@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from mesads.authorities.models import Authority
 
 from .. import queries
-from .base import DEPARTEMENT_CODE, ERRORS, KeyedView, PageParams
+from .base import DEPARTEMENT_CODE, ERRORS, KeyedView, PageParams, cursor_page
 
 
 class AuthorityParams(PageParams):
@@ -74,18 +74,7 @@ class AuthorityListView(KeyedView):
             queryset = queryset.filter(type=kind)
         if state := params.get("declaration"):
             queryset = queryset.declared(state)
-        if after := params.get("curseur"):
-            queryset = queryset.filter(pk__gt=after)
-        size = params["taille"]
-        rows = list(queryset.order_by("pk")[: size + 1])
-        more = len(rows) > size
-        rows = rows[:size]
-        next_cursor = rows[-1].pk if more else None
-        next_url = None
-        if next_cursor is not None:
-            query = request.query_params.copy()
-            query["curseur"] = str(next_cursor)
-            next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+        rows, next_cursor, next_url = cursor_page(request, queryset, params)
         return Response(
             {
                 "resultats": [queries.authority_data(a) for a in rows],

@@ -71,6 +71,23 @@ MAX_ID = 2**62
 ASCII_NUMBER = re.compile(r"[0-9]+")
 
 
+def cursor_page(request, queryset, params: dict) -> tuple[list, int | None, str | None]:
+    """One page of ``queryset`` in primary-key order, after the ``curseur`` parameter and
+    ``taille`` long: its rows, the cursor of the next page and that page's address (both
+    None on the last page)."""
+    if after := params.get("curseur"):
+        queryset = queryset.filter(pk__gt=after)
+    size = params["taille"]
+    rows = list(queryset.order_by("pk")[: size + 1])
+    if len(rows) <= size:
+        return rows, None, None
+    rows = rows[:size]
+    next_cursor = rows[-1].pk
+    query = request.query_params.copy()
+    query["curseur"] = str(next_cursor)
+    return rows, next_cursor, request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+
+
 def ascii_number(text: str) -> int | None:
     """The number written in ASCII digits, or None."""
     return int(text) if ASCII_NUMBER.fullmatch(text) else None
