@@ -19,8 +19,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from mesads.core.http import site_url
 from mesads.users.models import User
-
-from .mail import send_after_commit
+from mesads.users.notifications import send_after_commit
 
 
 class ConfirmationTokenGenerator(PasswordResetTokenGenerator):

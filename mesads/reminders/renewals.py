@@ -8,7 +8,6 @@ The due date is the ADS's own rule (``ADS.renewal_due_date``); the queries selec
 
 import datetime
 import json
-import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -23,7 +22,7 @@ from reversion.models import Version
 from mesads.ads.models import ADS, renewal_overdue_q, validity_start
 from mesads.authorities.models import Authority
 from mesads.core.http import site_url
-from mesads.users.notifications import send_email
+from mesads.users.notifications import send_after_commit
 
 from .models import (
     PrefectureDigest,
@@ -34,8 +33,6 @@ from .models import (
     weekly_digest_on_q,
 )
 from .recipients import manager_accesses, prefecture_agents
-
-logger = logging.getLogger(__name__)
 
 SOON_DAYS = 90
 CALENDAR_MONTHS = 12
@@ -102,13 +99,6 @@ def renewal_calendar(authority: Authority, today: datetime.date) -> Calendar:
 
 
 # --- reminders to managers -------------------------------------------------------------
-
-
-def _enqueue(recipient: str, subject: str, body: str) -> None:
-    try:
-        send_email.enqueue(recipient, subject, body)
-    except Exception:
-        logger.exception("Could not send or queue the reminder to %s", recipient)
 
 
 def send_renewal_reminders(today: datetime.date) -> str:
@@ -188,9 +178,7 @@ def send_renewal_reminders(today: datetime.date) -> str:
                     "profile_url": url + reverse("profile"),
                 },
             )
-            transaction.on_commit(
-                lambda email=user.email, body=body: _enqueue(email, RENEWAL_SUBJECT, body)
-            )
+            send_after_commit(user.email, RENEWAL_SUBJECT, body)
             mails += 1
         RenewalNotice.objects.bulk_create(
             [
@@ -323,11 +311,7 @@ def send_prefecture_digests(today: datetime.date) -> str:
                 body = render_to_string(
                     "reminders/emails/prefecture_digest.txt", {**context, "recipient": user}
                 )
-                transaction.on_commit(
-                    lambda email=user.email, body=body, subject=subject: _enqueue(
-                        email, subject, body
-                    )
-                )
+                send_after_commit(user.email, subject, body)
                 mails += 1
             PrefectureDigest.objects.bulk_create(
                 [

@@ -1,5 +1,3 @@
-import logging
-
 from django import forms
 from django.contrib.auth import authenticate
 from django.contrib.auth import forms as auth_forms
@@ -13,8 +11,6 @@ from dsfr.forms import DsfrBaseForm
 from mesads.core.http import site_url
 
 from .models import FailedEmail, User
-
-logger = logging.getLogger(__name__)
 
 PASSWORD_MAX_LENGTH = 128
 
@@ -130,16 +126,13 @@ class PasswordResetForm(FieldsetForm, auth_forms.PasswordResetForm):
         """Queue the link instead of sending it in the request: the page answers the same,
         in the same time, for a known and an unknown address, and a hung mail server
         cannot hold the request."""
-        from .notifications import queue_email
+        from .notifications import queue_quietly
 
         # The link leads to the service's address, not to the request's Host.
         context = {**context, "site_url": site_url()}
         subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
         body = loader.render_to_string(email_template_name, context)
-        try:
-            queue_email(to_email, subject, body, kind=FailedEmail.Kind.PASSWORD_RESET)
-        except Exception:
-            logger.exception("Could not send or queue the password reset e-mail to %s", to_email)
+        queue_quietly(to_email, subject, body, kind=FailedEmail.Kind.PASSWORD_RESET)
 
 
 class SetPasswordForm(FieldsetForm, auth_forms.SetPasswordForm):

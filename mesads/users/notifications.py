@@ -116,17 +116,26 @@ def notify(kind: str, users: Iterable[User], subject: str, template: str, contex
         if not user.is_active or not getattr(user, preference):
             continue
         body = render_to_string(template, {**context, "recipient": user})
-        transaction.on_commit(
-            lambda email=user.email, body=body: _enqueue(email, f"[Mes ADS] {subject}", body)
-        )
+        send_after_commit(user.email, f"[Mes ADS] {subject}", body)
         sent += 1
     return sent
 
 
-def _enqueue(recipient: str, subject: str, body: str) -> None:
+def queue_quietly(
+    recipient: str, subject: str, body: str, *, kind: str = FailedEmail.Kind.NOTIFICATION
+) -> None:
+    """Queue one e-mail; a failure is logged with its traceback, never raised: with the
+    immediate backend (tests, ``make run``) the mail is sent right here, and a failing
+    mail server must not turn a saved change into an error page."""
     try:
-        send_email.enqueue(recipient, subject, body)
+        queue_email(recipient, subject, body, kind=kind)
     except Exception:
-        # With the immediate backend the mail is sent here; its failure must not turn a
-        # saved change into an error page.
-        logger.exception("Could not send or queue the notification to %s", recipient)
+        logger.exception("Could not send or queue the e-mail to %s (%s)", recipient, subject)
+
+
+def send_after_commit(
+    recipient: str, subject: str, body: str, *, kind: str = FailedEmail.Kind.NOTIFICATION
+) -> None:
+    """Queue one e-mail once the current transaction commits: a rolled-back change tells
+    nobody."""
+    transaction.on_commit(lambda: queue_quietly(recipient, subject, body, kind=kind))

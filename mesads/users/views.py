@@ -1,4 +1,3 @@
-import logging
 import unicodedata
 
 from axes.utils import reset as reset_login_failures
@@ -15,10 +14,8 @@ from django.utils import timezone
 
 from .forms import EmailChangeForm, NotificationPreferencesForm, PasswordChangeForm, SetPasswordForm
 from .models import User
-from .notifications import send_email
+from .notifications import send_after_commit
 from .preferences import preferences_forms
-
-logger = logging.getLogger(__name__)
 
 
 def lockout_username(request: HttpRequest, credentials: dict | None = None) -> str | None:
@@ -152,10 +149,4 @@ def _security_notice(
         },
     )
 
-    def enqueue() -> None:
-        try:
-            send_email.enqueue(recipient, f"[Mes ADS] {subject}", body)
-        except Exception:
-            logger.exception("Could not send or queue the security notice to %s", recipient)
-
-    transaction.on_commit(enqueue)
+    send_after_commit(recipient, f"[Mes ADS] {subject}", body)

@@ -9,7 +9,6 @@ step sends nothing twice; a renewed application gets its reminders for the new y
 """
 
 import datetime
-import logging
 from collections import defaultdict
 
 from django.conf import settings
@@ -20,11 +19,9 @@ from django.urls import reverse
 
 from mesads.core.text import de
 from mesads.users.models import AuthorityAccess
-from mesads.users.notifications import send_email
+from mesads.users.notifications import send_after_commit
 
 from .models import REMINDER_DAYS, Application, Reminder
-
-logger = logging.getLogger(__name__)
 
 SUBJECTS = {
     Reminder.Kind.DUE: "Votre demande sur la liste d’attente {de_authority} est à renouveler",
@@ -33,16 +30,9 @@ SUBJECTS = {
 
 
 def _queue(recipient: str, subject: str, body: str) -> None:
-    """After commit, through the task queue (as ``mesads.users.notifications``): a
-    failing mail server is logged, and never undoes the reminders recorded."""
-
-    def enqueue() -> None:
-        try:
-            send_email.enqueue(recipient, f"[Mes ADS] {subject}", body)
-        except Exception:
-            logger.exception("Could not send or queue the waiting-list reminder")
-
-    transaction.on_commit(enqueue)
+    """After commit, through the task queue: a failing mail server is logged, and never
+    undoes the reminders recorded."""
+    send_after_commit(recipient, f"[Mes ADS] {subject}", body)
 
 
 def _pending(kind: str, today: datetime.date):

@@ -7,11 +7,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from mesads.core.http import site_url
+from mesads.users.notifications import send_after_commit
 
 from .. import services
 from ..access import get_invitation_for_user, get_owner_for_member
 from ..forms import InvitationForm, OwnerForm
-from ..mail import send_after_commit
 from ..models import Invitation, Owner, Vehicle
 
 

@@ -14,6 +14,7 @@ from reversion.models import Version
 from mesads.core.http import site_url
 from mesads.core.pagination import Paginator
 from mesads.exchange.export import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
+from mesads.users.notifications import send_after_commit
 
 from .. import services
 from ..access import (
@@ -23,7 +24,6 @@ from ..access import (
 )
 from ..export import PREFECTURE_COLUMNS, stream_csv, write_xlsx
 from ..forms import RequirementsForm, StatusForm
-from ..mail import send_after_commit
 from ..models import Requirements, Vehicle
 
 

@@ -23,7 +23,6 @@ opens an account nor is offered for linking. ProConnect itself sends no
 ``email_verified``: its absence changes nothing, since no link rests on the address.
 """
 
-import logging
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -31,8 +30,6 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from ..models import ProConnectLink, User
-
-logger = logging.getLogger(__name__)
 
 NAME_LENGTH = User._meta.get_field("first_name").max_length
 
@@ -131,7 +128,7 @@ def confirm_link(user: User, claims: dict, ip_address: str | None) -> bool:
 def notify_link(user: User, claims: dict | None, *, by_staff: bool) -> None:
     """Tell the owner, at the account's address, that a ProConnect identity now opens it.
     Not a preference one may switch off: it is how a taken-over account is noticed."""
-    from ..notifications import send_email
+    from ..notifications import send_after_commit
 
     body = render_to_string(
         "users/emails/proconnect_linked.txt",
@@ -145,13 +142,7 @@ def notify_link(user: User, claims: dict | None, *, by_staff: bool) -> None:
     )
     subject = "[Mes ADS] Votre compte est désormais associé à ProConnect"
 
-    def enqueue(recipient: str = user.email) -> None:
-        try:
-            send_email.enqueue(recipient, subject, body)
-        except Exception:
-            logger.exception("Could not queue the ProConnect link notice to %s", recipient)
-
-    transaction.on_commit(enqueue)
+    send_after_commit(user.email, subject, body)
 
 
 def match_account(claims: dict, ip_address: str | None = None) -> Match:
